@@ -1,0 +1,411 @@
+"""The schedule: every pipeline notebook of a project, validated and ordered.
+
+:func:`build_schedule` reads the notebooks; :func:`check_schedule` decides,
+without running anything, which pipelines are due at an instant. The runner
+uses the very same decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ._exceptions import PipelineNotFoundError, ScheduleBuildError, TagError
+from ._frequency import Frequency, parse_orch_frequency
+from ._localtime import UTC, to_instant
+from ._notebooks import find_notebooks, read_first_cell
+from ._rounding import Grid
+from ._tags import PipelineSpec, TagErrors, parse_tags
+from ._timing import LOOKAHEAD_YEARS, Decision, add_years
+
+if TYPE_CHECKING:
+    from ._status import RunReport
+
+__all__ = [
+    "BuildError",
+    "Schedule",
+    "build_schedule",
+    "check_schedule",
+    "get_run_sequence",
+    "get_schedule",
+    "last_build_errors",
+    "resolve_check_datetime",
+]
+
+logger = logging.getLogger(__name__)
+
+CHECK_DATETIME_ENV = "MAESTRO_CHECK_DATETIME"
+
+SCHEDULE_COLUMNS = [
+    "pipe_name",
+    "notebook",
+    "frequency",
+    "frequency_n",
+    "frequency_unit",
+    "start_time",
+    "tz",
+    "skip",
+    "log_level",
+    "priority",
+    "flags",
+    "inputs",
+    "outputs",
+]
+CHECK_COLUMNS = ["pipe_name", "is_due", "scheduled_time", "slot", "next_run"]
+SEQUENCE_COLUMNS = ["pipe_name", "scheduled_time", "is_primary"]
+BUILD_ERROR_COLUMNS = ["pipe_name", "notebook", "tag", "value", "message"]
+
+
+@dataclass(frozen=True)
+class BuildError:
+    """One reason a notebook could not be scheduled."""
+
+    pipe_name: str
+    path: Path
+    tag: str | None
+    value: object
+    message: str
+
+    @classmethod
+    def from_tag_error(cls, name: str, error: TagError) -> BuildError:
+        """Record a :class:`TagError` against a pipeline name."""
+        path = error.path if error.path is not None else Path(name)
+        return cls(name, path, error.tag, error.value, str(error))
+
+
+class Schedule:
+    """The pipelines of a project, in run order, with what went wrong building them.
+
+    Attributes:
+        pipelines: every pipeline that built, by name, in run order.
+        build_errors: one entry per problem found in a notebook.
+        pipeline_dir: the folder the notebooks were read from.
+        last_run: what the latest :func:`run_schedule` on it did, if any.
+    """
+
+    def __init__(
+        self,
+        pipelines: Iterable[PipelineSpec],
+        build_errors: Iterable[BuildError] = (),
+        pipeline_dir: Path | None = None,
+    ) -> None:
+        ordered = sorted(pipelines, key=lambda spec: spec.order_key)
+        self.pipelines: dict[str, PipelineSpec] = {spec.name: spec for spec in ordered}
+        self.build_errors: list[BuildError] = list(build_errors)
+        self.pipeline_dir = pipeline_dir
+        self.last_run: RunReport | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Schedule: {len(self.pipelines)} pipelines, "
+            f"{len(self.build_errors)} build errors>"
+        )
+
+    def __len__(self) -> int:
+        return len(self.pipelines)
+
+    def pipeline(self, name: str) -> PipelineSpec:
+        """Return the pipeline of that name.
+
+        Raises:
+            PipelineNotFoundError: no pipeline of that name built.
+        """
+        try:
+            return self.pipelines[name]
+        except KeyError:
+            raise PipelineNotFoundError(name, list(self.pipelines)) from None
+
+    def get_schedule(self) -> pd.DataFrame:
+        """Return one row per pipeline: its notebook and resolved tags."""
+        rows = [_schedule_row(spec) for spec in self.pipelines.values()]
+        return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+
+    def last_build_errors(self) -> pd.DataFrame:
+        """Return one row per build error: pipeline, notebook, tag, value, message."""
+        rows = [
+            (e.pipe_name, str(e.path), e.tag, e.value, e.message)
+            for e in self.build_errors
+        ]
+        return pd.DataFrame(rows, columns=BUILD_ERROR_COLUMNS)
+
+    def decide(
+        self, orch_frequency: str | Frequency, check_datetime: object = None
+    ) -> list[tuple[PipelineSpec, Decision]]:
+        """Return each pipeline's decision at the check instant, in run order."""
+        frequency = _orch_frequency(orch_frequency)
+        check = resolve_check_datetime(check_datetime)
+        decisions = []
+        for spec in self.pipelines.values():
+            decision = spec.timing.decide(
+                check, Grid(frequency, spec.tz), skip=spec.skip
+            )
+            logger.debug(
+                "%s: %s at %s (slot %s, cycle point %s)",
+                spec.path,
+                "due" if decision.is_due else "not due",
+                check.isoformat(),
+                decision.slot.isoformat(),
+                decision.scheduled_time,
+            )
+            decisions.append((spec, decision))
+
+        return decisions
+
+    def check(
+        self, orch_frequency: str | Frequency = "1 day", check_datetime: object = None
+    ) -> pd.DataFrame:
+        """Return the due decision of every pipeline, due ones first, in run order."""
+        decisions = self.decide(orch_frequency, check_datetime)
+        rows = [
+            (
+                spec.name,
+                decision.is_due,
+                decision.scheduled_time,
+                decision.slot,
+                decision.next_run,
+            )
+            for spec, decision in decisions
+        ]
+        frame = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+        for column in ("scheduled_time", "slot", "next_run"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+
+        due_first = frame.sort_values("is_due", ascending=False, kind="stable")
+        return due_first.reset_index(drop=True)
+
+    def get_run_sequence(
+        self,
+        n: int | None = None,
+        min_datetime: object = None,
+        max_datetime: object = None,
+        include_only_primary: bool = False,
+        include_skipped: bool = True,
+    ) -> pd.DataFrame:
+        """Return the cycle points of every pipeline in a window, in time order.
+
+        Args:
+            n: keep only the first ``n`` points of each pipeline.
+            min_datetime: start of the window (inclusive); default now.
+            max_datetime: end of the window (inclusive); default one day after
+                the start, or five years when ``n`` is given.
+            include_only_primary: leave out pipelines that run only downstream
+                of another.
+            include_skipped: keep pipelines tagged ``skip``.
+        """
+        start = resolve_check_datetime(min_datetime)
+        if max_datetime is not None:
+            end = to_instant(max_datetime)
+        elif n is not None:
+            end = add_years(start, LOOKAHEAD_YEARS)
+        else:
+            end = start + timedelta(days=1)
+
+        rows = []
+        for spec in self.pipelines.values():
+            if spec.skip and not include_skipped:
+                continue
+
+            if spec.inputs and include_only_primary:
+                continue
+
+            for point in spec.timing.sequence(start, end, n):
+                rows.append((spec.name, point, not spec.inputs))
+
+        return _sequence_frame(rows, list(self.pipelines))
+
+
+def _sequence_frame(
+    rows: list[tuple[str, datetime, bool]], order: list[str]
+) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=SEQUENCE_COLUMNS)
+    frame["scheduled_time"] = pd.to_datetime(frame["scheduled_time"], utc=True)
+    rank = {name: index for index, name in enumerate(order)}
+    frame["_rank"] = frame["pipe_name"].map(rank)
+    frame = frame.sort_values(["scheduled_time", "_rank"], kind="stable")
+    return frame.drop(columns="_rank").reset_index(drop=True)
+
+
+def _schedule_row(spec: PipelineSpec) -> dict[str, Any]:
+    return {
+        "pipe_name": spec.name,
+        "notebook": str(spec.path),
+        "frequency": spec.frequency_text,
+        "frequency_n": spec.frequency.amount,
+        "frequency_unit": spec.frequency.unit,
+        "start_time": spec.start.describe(),
+        "tz": spec.tz_name,
+        "skip": spec.skip,
+        "log_level": spec.log_level,
+        "priority": spec.priority,
+        "flags": list(spec.flags),
+        "inputs": list(spec.inputs),
+        "outputs": list(spec.outputs),
+    }
+
+
+def _orch_frequency(value: str | Frequency) -> Frequency:
+    if isinstance(value, Frequency):
+        return value
+
+    return parse_orch_frequency(value)
+
+
+def resolve_check_datetime(value: object = None) -> datetime:
+    """Return the check instant: the environment override, the value, or now.
+
+    ``MAESTRO_CHECK_DATETIME`` replays a schedule at a chosen instant; it is
+    meant for debugging, never for production.
+    """
+    override = os.environ.get(CHECK_DATETIME_ENV)
+    if override:
+        logger.warning(
+            "%s=%s overrides the check instant; unset it in production",
+            CHECK_DATETIME_ENV,
+            override,
+        )
+        return to_instant(override)
+
+    if value is None:
+        return datetime.now(UTC)
+
+    return to_instant(value)
+
+
+def build_schedule(
+    pipeline_dir: str | os.PathLike[str] = "pipelines",
+    quiet: bool = False,
+    *,
+    output_dir: str | os.PathLike[str] | None = "runs",
+) -> Schedule:
+    """Read every pipeline notebook under ``pipeline_dir`` into a schedule.
+
+    A notebook that cannot be scheduled is recorded in the schedule's build
+    errors; it never stops the others.
+
+    Args:
+        pipeline_dir: the folder of pipeline notebooks (searched recursively).
+        quiet: do not print the build summary.
+        output_dir: the runs folder, never read as pipelines.
+
+    Raises:
+        ScheduleBuildError: ``pipeline_dir`` is not a folder.
+    """
+    folder = Path(pipeline_dir)
+    if not folder.is_dir():
+        raise ScheduleBuildError(
+            "the pipeline folder does not exist; create it or pass pipeline_dir=",
+            path=folder,
+        )
+
+    exclude = [Path(output_dir)] if output_dir is not None else []
+    paths = list(find_notebooks(folder, exclude))
+    specs, errors = _read_pipelines(paths)
+    schedule = Schedule(specs, errors, folder)
+    _log_build(schedule, len(paths), quiet)
+    return schedule
+
+
+def _read_pipelines(paths: list[Path]) -> tuple[list[PipelineSpec], list[BuildError]]:
+    """Parse every notebook; duplicates of a name are errors for all of them."""
+    counts = Counter(path.stem for path in paths)
+    specs: list[PipelineSpec] = []
+    errors: list[BuildError] = []
+    for path in paths:
+        name = path.stem
+        if counts[name] > 1:
+            others = [str(p) for p in paths if p.stem == name and p != path]
+            reason = (
+                f"pipeline name {name!r} is also used by {', '.join(others)}; "
+                "names (file stems) must be unique, so rename one"
+            )
+            errors.append(BuildError.from_tag_error(name, TagError(reason, path=path)))
+            continue
+
+        try:
+            specs.append(_read_pipeline(path))
+        except TagErrors as problems:
+            errors.extend(BuildError.from_tag_error(name, e) for e in problems.errors)
+
+    return specs, errors
+
+
+def _read_pipeline(path: Path) -> PipelineSpec:
+    try:
+        first = read_first_cell(path)
+    except TagError as error:
+        raise TagErrors([error]) from None
+
+    if not first.has_tags:
+        missing = TagError(
+            "the first cell has no 'maestro' metadata; add "
+            '{"maestro": {"frequency": "1 day"}} to its metadata '
+            '(or {"maestro": {}} for every default)',
+            path=path,
+        )
+        raise TagErrors([missing])
+
+    return parse_tags(
+        first.tags,
+        name=path.stem,
+        path=path,
+        declared_parameters=first.declared_parameters,
+    )
+
+
+def _log_build(schedule: Schedule, found: int, quiet: bool) -> None:
+    built = len(schedule.pipelines)
+    logger.info("built %d of %d pipeline notebooks", built, found)
+    for error in schedule.build_errors:
+        logger.error("build error: %s", error.message)
+
+    if quiet:
+        return
+
+    print(f"maestro_nb: {built} of {found} pipelines scheduled")
+    for error in schedule.build_errors:
+        print(f"  build error: {error.message}")
+
+
+def get_schedule(schedule: Schedule) -> pd.DataFrame:
+    """Return one row per pipeline (see :meth:`Schedule.get_schedule`)."""
+    return schedule.get_schedule()
+
+
+def last_build_errors(schedule: Schedule) -> pd.DataFrame:
+    """Return the build errors of ``schedule`` as a DataFrame."""
+    return schedule.last_build_errors()
+
+
+def check_schedule(
+    schedule: Schedule,
+    orch_frequency: str | Frequency = "1 day",
+    check_datetime: object = None,
+) -> pd.DataFrame:
+    """Return the due decision of every pipeline without running anything.
+
+    Columns: ``pipe_name``, ``is_due``, ``scheduled_time`` (the cycle point
+    that matched), ``slot`` and ``next_run``; due rows first, in run order.
+    """
+    return schedule.check(orch_frequency, check_datetime)
+
+
+def get_run_sequence(
+    schedule: Schedule,
+    n: int | None = None,
+    min_datetime: object = None,
+    max_datetime: object = None,
+    include_only_primary: bool = False,
+    include_skipped: bool = True,
+) -> pd.DataFrame:
+    """Return the cycle points in a window (see :meth:`Schedule.get_run_sequence`)."""
+    return schedule.get_run_sequence(
+        n, min_datetime, max_datetime, include_only_primary, include_skipped
+    )

@@ -1,0 +1,152 @@
+"""Whether a pipeline is due at an instant, when it runs next, and its run sequence.
+
+This module is pure arithmetic: no I/O and no clock; "now" is always a
+parameter. The rules, for a check at instant t with the orchestrator's grid in
+the pipeline's zone:
+
+* a cycle point *qualifies* when its own local time passes every filter
+  (hours, days, months);
+* the slot of the check is S = round(t); the pipeline is due when a
+  qualifying point x has round(x) = S, even when x comes a little after t;
+* its next run is round(x) for the first qualifying x with round(x) > S, as
+  long as x is within five calendar years of t.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ._cycles import Series
+from ._localtime import UTC, localize, to_wall
+from ._rounding import Grid
+
+__all__ = ["Decision", "Filters", "Timing", "add_years"]
+
+LOOKAHEAD_YEARS = 5
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The ``hours``, ``days`` and ``months`` tags, as sets (empty: no filter).
+
+    ``weekdays`` holds 0 (Monday) to 6 (Sunday); ``month_days`` 1 to 31.
+    """
+
+    hours: frozenset[int] = field(default_factory=frozenset)
+    weekdays: frozenset[int] = field(default_factory=frozenset)
+    month_days: frozenset[int] = field(default_factory=frozenset)
+    months: frozenset[int] = field(default_factory=frozenset)
+
+    def rejection(self, wall: datetime) -> str | None:
+        """Return the first filter that rejects a local time, or None."""
+        if self.months and wall.month not in self.months:
+            return "months"
+
+        if self.weekdays and wall.weekday() not in self.weekdays:
+            return "days"
+
+        if self.month_days and wall.day not in self.month_days:
+            return "days"
+
+        if self.hours and wall.hour not in self.hours:
+            return "hours"
+
+        return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one pipeline at one check instant."""
+
+    is_due: bool
+    slot: datetime
+    scheduled_time: datetime | None
+    next_run: datetime | None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A pipeline's cycle points, filters and zone: everything timing needs."""
+
+    series: Series
+    tz: ZoneInfo
+    filters: Filters = field(default_factory=Filters)
+
+    def decide(self, check: datetime, grid: Grid, *, skip: bool = False) -> Decision:
+        """Decide whether the pipeline is due at ``check`` and when it runs next."""
+        window = grid.window(check)
+        if skip:
+            return Decision(False, window.slot, None, None)
+
+        matched = self.first_qualifying(window.start, window.end)
+        horizon = add_years(check, LOOKAHEAD_YEARS)
+        following = self.first_qualifying(window.end, horizon + _TICK)
+        next_run = grid.round(following) if following is not None else None
+        return Decision(matched is not None, window.slot, matched, next_run)
+
+    def first_qualifying(self, start: datetime, end: datetime) -> datetime | None:
+        """Return the first qualifying point x with ``start <= x < end``.
+
+        A point a filter rejects lets the search jump to the start of the next
+        local hour, day or month rather than stepping through every point: a
+        ``1 minute`` pipeline limited to ``months: [12]`` checked in January
+        jumps straight to December 1st.
+        """
+        cursor = start
+        while cursor < end:
+            point = self.series.first_at_or_after(cursor)
+            if point is None or point >= end:
+                return None
+
+            wall = to_wall(point, self.tz)
+            rejected_by = self.filters.rejection(wall)
+            if rejected_by is None:
+                return point
+
+            cursor = max(self._skip_past(wall, rejected_by), point + _TICK)
+
+        return None
+
+    def sequence(
+        self, start: datetime, end: datetime, limit: int | None = None
+    ) -> list[datetime]:
+        """Return the qualifying points with ``start <= x <= end``, ascending."""
+        points: list[datetime] = []
+        cursor = start
+        while limit is None or len(points) < limit:
+            point = self.first_qualifying(cursor, end + _TICK)
+            if point is None:
+                break
+
+            points.append(point)
+            cursor = point + _TICK
+
+        return points
+
+    def _skip_past(self, wall: datetime, rejected_by: str) -> datetime:
+        """Return the first instant of the next local month, day or hour."""
+        if rejected_by == "months":
+            year, month = divmod(wall.year * 12 + wall.month, 12)
+            target = datetime(year, month + 1, 1)
+        elif rejected_by == "days":
+            target = datetime.combine(
+                wall.date() + timedelta(days=1), datetime.min.time()
+            )
+        else:
+            target = wall.replace(minute=0, second=0, microsecond=0) + timedelta(
+                hours=1
+            )
+
+        return localize(target, self.tz)
+
+
+def add_years(instant: datetime, years: int) -> datetime:
+    """Add calendar years in UTC; February 29th becomes February 28th."""
+    utc = instant.astimezone(UTC)
+    year = utc.year + years
+    day = min(utc.day, calendar.monthrange(year, utc.month)[1])
+    return utc.replace(year=year, day=day)
