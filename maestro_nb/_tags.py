@@ -138,7 +138,7 @@ class _TagReader:
     ) -> PipelineSpec | None:
         self._check_unknown_keys()
         frequency_text = self.tags.get("frequency", "1 day")
-        frequency = self._get("frequency", parse_frequency, default=None)
+        frequency = self._get("frequency", parse_frequency, default=Frequency(1, "day"))
         start = self._get("startTime", _start_time, default=StartTime("none"))
         tz_name = self.tags.get("tz", "UTC")
         tz = self._get("tz", _time_zone, default=zone("UTC"))

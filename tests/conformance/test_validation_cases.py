@@ -52,6 +52,7 @@ def test_orch_frequency_validation(
 ) -> None:
     write_pipeline(tmp_path, "p1", {})
     schedule = maestro_nb.build_schedule(tmp_path, quiet=True)
+    assert list(schedule.pipelines) == ["p1"]
 
     if case["error"]:
         with pytest.raises(maestro_nb.FrequencyError, match="not valid"):
