@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._clock import resolve_check_datetime
 from ._exceptions import PipelineNotFoundError, ScheduleBuildError, TagError
 from ._frequency import Frequency, parse_orch_frequency
-from ._localtime import UTC, to_instant
+from ._inspect import explain, get_flags, get_labels, get_network, get_slot_usage
+from ._localtime import to_instant
 from ._notebooks import find_notebooks, read_first_cell
 from ._rounding import Grid
 from ._tags import PipelineSpec, TagErrors, parse_tags
@@ -37,12 +39,9 @@ __all__ = [
     "get_run_sequence",
     "get_schedule",
     "last_build_errors",
-    "resolve_check_datetime",
 ]
 
 logger = logging.getLogger(__name__)
-
-CHECK_DATETIME_ENV = "MAESTRO_CHECK_DATETIME"
 
 SCHEDULE_COLUMNS = [
     "pipe_name",
@@ -123,6 +122,33 @@ class Schedule:
         except KeyError:
             raise PipelineNotFoundError(name, list(self.pipelines)) from None
 
+    @property
+    def downstream_names(self) -> frozenset[str]:
+        """Pipelines fed by another (``inputs``, or named in an ``outputs`` tag)."""
+        named = {spec.name for spec in self.pipelines.values() if spec.inputs}
+        for spec in self.pipelines.values():
+            named.update(spec.outputs)
+
+        return frozenset(named & set(self.pipelines))
+
+    def descendants(self, name: str) -> list[str]:
+        """Return every pipeline downstream of ``name``, nearest first."""
+        edges = get_network(self)
+        children: dict[str, list[str]] = {}
+        for upstream, downstream in zip(edges["from"], edges["to"], strict=True):
+            children.setdefault(upstream, []).append(downstream)
+
+        found: list[str] = []
+        frontier = [name]
+        while frontier:
+            current = frontier.pop(0)
+            for child in children.get(current, []):
+                if child not in found and child != name:
+                    found.append(child)
+                    frontier.append(child)
+
+        return found
+
     def get_schedule(self) -> pd.DataFrame:
         """Return one row per pipeline: its notebook and resolved tags."""
         rows = [_schedule_row(spec) for spec in self.pipelines.values()]
@@ -142,10 +168,15 @@ class Schedule:
         """Return each pipeline's decision at the check instant, in run order."""
         frequency = _orch_frequency(orch_frequency)
         check = resolve_check_datetime(check_datetime)
+        downstream = self.downstream_names
         decisions = []
         for spec in self.pipelines.values():
+            # A downstream pipeline runs only when its upstream does, so its
+            # own timing never makes it due.
             decision = spec.timing.decide(
-                check, Grid(frequency, spec.tz), skip=spec.skip
+                check,
+                Grid(frequency, spec.tz),
+                skip=spec.skip or spec.name in downstream,
             )
             logger.debug(
                 "%s: %s at %s (slot %s, cycle point %s)",
@@ -196,8 +227,8 @@ class Schedule:
             min_datetime: start of the window (inclusive); default now.
             max_datetime: end of the window (inclusive); default one day after
                 the start, or five years when ``n`` is given.
-            include_only_primary: leave out pipelines that run only downstream
-                of another.
+            include_only_primary: leave out downstream pipelines, which
+                otherwise appear at their root pipeline's times.
             include_skipped: keep pipelines tagged ``skip``.
         """
         start = resolve_check_datetime(min_datetime)
@@ -209,28 +240,54 @@ class Schedule:
             end = start + timedelta(days=1)
 
         rows = []
+        downstream = self.downstream_names
         for spec in self.pipelines.values():
-            if spec.skip and not include_skipped:
+            if spec.name in downstream or (spec.skip and not include_skipped):
                 continue
 
-            if spec.inputs and include_only_primary:
-                continue
+            points = spec.timing.sequence(start, end, n)
+            rows.extend((spec.name, point, True) for point in points)
+            if not include_only_primary:
+                # Downstream pipelines run at their root's times.
+                for name in self.descendants(spec.name):
+                    rows.extend((name, point, False) for point in points)
 
-            for point in spec.timing.sequence(start, end, n):
-                rows.append((spec.name, point, not spec.inputs))
+        return _sequence_frame(rows)
 
-        return _sequence_frame(rows, list(self.pipelines))
+    def get_flags(self) -> pd.DataFrame:
+        """Return one row per (pipeline, flag)."""
+        return get_flags(self)
+
+    def get_labels(self) -> pd.DataFrame:
+        """Return one row per (pipeline, label, value)."""
+        return get_labels(self)
+
+    def get_network(self) -> pd.DataFrame:
+        """Return the DAG's edges as ``from`` and ``to`` columns."""
+        return get_network(self)
+
+    def get_slot_usage(
+        self, orch_frequency: str | Frequency = "1 hour", slot_interval: str = "hour"
+    ) -> pd.DataFrame:
+        """Count pipelines per recurring slot (see :func:`get_slot_usage`)."""
+        return get_slot_usage(self, orch_frequency, slot_interval)
+
+    def explain(
+        self,
+        name: str,
+        check_datetime: object = None,
+        orch_frequency: str | Frequency = "1 day",
+    ) -> str:
+        """Say in plain words why a pipeline is or is not due at an instant."""
+        return explain(self, name, check_datetime, orch_frequency)
 
 
-def _sequence_frame(
-    rows: list[tuple[str, datetime, bool]], order: list[str]
-) -> pd.DataFrame:
+def _sequence_frame(rows: list[tuple[str, datetime, bool]]) -> pd.DataFrame:
+    """Order rows by time; rows of one instant keep their order (run order)."""
     frame = pd.DataFrame(rows, columns=SEQUENCE_COLUMNS)
     frame["scheduled_time"] = pd.to_datetime(frame["scheduled_time"], utc=True)
-    rank = {name: index for index, name in enumerate(order)}
-    frame["_rank"] = frame["pipe_name"].map(rank)
-    frame = frame.sort_values(["scheduled_time", "_rank"], kind="stable")
-    return frame.drop(columns="_rank").reset_index(drop=True)
+    frame = frame.sort_values("scheduled_time", kind="stable")
+    return frame.reset_index(drop=True)
 
 
 def _schedule_row(spec: PipelineSpec) -> dict[str, Any]:
@@ -256,27 +313,6 @@ def _orch_frequency(value: str | Frequency) -> Frequency:
         return value
 
     return parse_orch_frequency(value)
-
-
-def resolve_check_datetime(value: object = None) -> datetime:
-    """Return the check instant: the environment override, the value, or now.
-
-    ``MAESTRO_CHECK_DATETIME`` replays a schedule at a chosen instant; it is
-    meant for debugging, never for production.
-    """
-    override = os.environ.get(CHECK_DATETIME_ENV)
-    if override:
-        logger.warning(
-            "%s=%s overrides the check instant; unset it in production",
-            CHECK_DATETIME_ENV,
-            override,
-        )
-        return to_instant(override)
-
-    if value is None:
-        return datetime.now(UTC)
-
-    return to_instant(value)
 
 
 def build_schedule(

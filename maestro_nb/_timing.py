@@ -23,7 +23,7 @@ from ._cycles import Series
 from ._localtime import UTC, localize, to_wall
 from ._rounding import Grid
 
-__all__ = ["Decision", "Filters", "Timing", "add_years"]
+__all__ = ["Decision", "Filters", "Timing", "add_years", "rejected_points"]
 
 LOOKAHEAD_YEARS = 5
 _TICK = timedelta(microseconds=1)
@@ -150,3 +150,26 @@ def add_years(instant: datetime, years: int) -> datetime:
     year = utc.year + years
     day = min(utc.day, calendar.monthrange(year, utc.month)[1])
     return utc.replace(year=year, day=day)
+
+
+def rejected_points(
+    timing: Timing, start: datetime, end: datetime, limit: int = 5
+) -> list[tuple[datetime, str]]:
+    """Return up to ``limit`` cycle points in ``[start, end)`` a filter rejected.
+
+    Used to explain a decision, so it steps point by point; ``limit`` bounds it.
+    """
+    rejected: list[tuple[datetime, str]] = []
+    cursor = start
+    while len(rejected) < limit:
+        point = timing.series.first_at_or_after(cursor)
+        if point is None or point >= end:
+            break
+
+        reason = timing.filters.rejection(to_wall(point, timing.tz))
+        if reason is not None:
+            rejected.append((point, reason))
+
+        cursor = point + _TICK
+
+    return rejected
