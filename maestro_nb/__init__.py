@@ -2,7 +2,8 @@
 
 Pipelines are notebooks whose first cell carries ``maestro`` tags;
 :func:`build_schedule` reads them, :func:`check_schedule` says what is due and
-:func:`run_schedule` runs it with papermill.
+:func:`run_schedule` runs it with papermill; inside a pipeline,
+:func:`output` hands a value back to the orchestrator.
 """
 
 from __future__ import annotations
@@ -10,10 +11,20 @@ from __future__ import annotations
 from ._exceptions import (
     FrequencyError,
     MaestroError,
+    PipelineExecutionError,
     PipelineNotFoundError,
     PipelineRunError,
     ScheduleBuildError,
     TagError,
+)
+from ._results import output, run_dir
+from ._runner import (
+    get_artifacts,
+    get_status,
+    last_run_errors,
+    last_run_messages,
+    last_run_warnings,
+    run_schedule,
 )
 from ._schedule import (
     BuildError,
@@ -29,6 +40,7 @@ __all__ = [
     "BuildError",
     "FrequencyError",
     "MaestroError",
+    "PipelineExecutionError",
     "PipelineNotFoundError",
     "PipelineRunError",
     "Schedule",
@@ -36,7 +48,15 @@ __all__ = [
     "TagError",
     "build_schedule",
     "check_schedule",
+    "get_artifacts",
     "get_run_sequence",
     "get_schedule",
+    "get_status",
     "last_build_errors",
+    "last_run_errors",
+    "last_run_messages",
+    "last_run_warnings",
+    "output",
+    "run_dir",
+    "run_schedule",
 ]

@@ -5,7 +5,8 @@
     ├── FrequencyError (ValueError)      a frequency string is not valid
     ├── PipelineNotFoundError (LookupError)
     ├── ScheduleBuildError (ValueError)  no pipeline could be built at all
-    └── PipelineRunError (RuntimeError)  at least one pipeline failed in a run
+    ├── PipelineRunError (RuntimeError)  at least one pipeline failed in a run
+    └── PipelineExecutionError (RuntimeError)  one pipeline's notebook failed
 
 Each exception takes structured fields and builds its own message, so callers
 never format error text themselves.
@@ -18,6 +19,7 @@ from pathlib import Path
 __all__ = [
     "FrequencyError",
     "MaestroError",
+    "PipelineExecutionError",
     "PipelineNotFoundError",
     "PipelineRunError",
     "ScheduleBuildError",
@@ -103,3 +105,43 @@ class PipelineRunError(MaestroError, RuntimeError):
             f"{len(failed)} pipeline(s) failed: {', '.join(failed)}; "
             "see the status table and the executed notebooks for details"
         )
+
+
+class PipelineExecutionError(MaestroError, RuntimeError):
+    """One pipeline's notebook raised, or its kernel could not run it.
+
+    The fields come from papermill's structured error, never from its text.
+    The executed notebook is kept at ``output_notebook`` for inspection.
+
+    Attributes:
+        path: the pipeline notebook.
+        ename: the exception's class name (``"ZeroDivisionError"``).
+        evalue: the exception's message.
+        cell_index: the failing cell's index in the notebook, if known.
+        exec_count: the failing cell's execution count, if known.
+        traceback: the traceback lines, without ANSI colour codes.
+        output_notebook: the executed notebook, if one was written.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        ename: str,
+        evalue: str,
+        *,
+        cell_index: int | None = None,
+        exec_count: int | None = None,
+        traceback: list[str] | None = None,
+        output_notebook: Path | str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.ename = ename
+        self.evalue = evalue
+        self.cell_index = cell_index
+        self.exec_count = exec_count
+        self.traceback = list(traceback or [])
+        self.output_notebook = (
+            Path(output_notebook) if output_notebook is not None else None
+        )
+        where = f" in cell {cell_index}" if cell_index is not None else ""
+        super().__init__(f"{self.path}: {ename}: {evalue}{where}")

@@ -281,6 +281,39 @@ class Schedule:
         """Say in plain words why a pipeline is or is not due at an instant."""
         return explain(self, name, check_datetime, orch_frequency)
 
+    def get_status(self) -> pd.DataFrame:
+        """Return one row per pipeline of the last run: how and when it ran.
+
+        Columns: ``pipe_name``, ``notebook``, ``status``, ``invoked``,
+        ``success``, ``started``, ``ended``, ``duration`` (seconds),
+        ``errors``, ``warnings``, ``messages`` (counts), ``run_id``,
+        ``output_notebook``, ``scheduled_time`` and ``next_run`` (UTC). Empty
+        before the first run.
+        """
+        from ._status import empty_status
+
+        if self.last_run is None:
+            return empty_status()
+
+        return self.last_run.status()
+
+    def get_artifacts(self) -> dict[str, object]:
+        """Return the value each pipeline of the last run handed to ``output()``."""
+        return {} if self.last_run is None else self.last_run.artifacts()
+
+    def last_run_errors(self) -> dict[str, str]:
+        """Return the error of each pipeline that failed in the last run."""
+        return {} if self.last_run is None else self.last_run.errors()
+
+    def last_run_warnings(self) -> dict[str, list[str]]:
+        """Return the warnings of each pipeline that emitted any in the last run."""
+        return {} if self.last_run is None else self.last_run.warnings()
+
+    def last_run_messages(self) -> dict[str, list[str]]:
+        """Return the messages of each pipeline that emitted any in the last run."""
+        return {} if self.last_run is None else self.last_run.messages()
+
+
 
 def _sequence_frame(rows: list[tuple[str, datetime, bool]]) -> pd.DataFrame:
     """Order rows by time; rows of one instant keep their order (run order)."""

@@ -1,0 +1,274 @@
+"""One papermill run of one pipeline, in a fresh kernel of its own.
+
+Every run gets files of its own under ``<output_dir>/<pipe_name>/``, all named
+``<UTC start>_<run id>`` so a later run never overwrites an earlier one:
+
+* ``<stem>.ipynb``: the executed notebook (kept when the notebook fails);
+* ``<stem>_files/``: the folder :func:`maestro_nb.run_dir` returns;
+* ``<stem>.artifact.json`` or ``.artifact.pickle``: what ``output()`` wrote;
+* ``<stem>.events.jsonl``: the warnings and messages counted in the kernel;
+* ``<stem>.kernel.log``: the kernel process's own stdout and stderr.
+
+The kernel starts in the notebook's folder, as Jupyter would start it, and is
+told where those files go through its environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from papermill.exceptions import PapermillExecutionError
+
+from ._capture import EVENTS_ENV, read_events
+from ._exceptions import PipelineExecutionError
+from ._localtime import UTC
+from ._results import ARTIFACT_ENV, RUN_DIR_ENV, read_artifact
+from ._status import RunRecord, RunState
+from ._tags import PipelineSpec
+
+__all__ = ["RunFiles", "execute_pipeline", "injected_parameters"]
+
+logger = logging.getLogger(__name__)
+
+SCHEDULED_TIME_PARAMETER = "maestro_scheduled_time"
+RUN_ID_PARAMETER = "maestro_run_id"
+DEFAULT_KERNEL = "python3"
+CAPTURE_EXTENSION = "maestro_nb._capture"
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one run, all beside its executed notebook."""
+
+    notebook: Path
+    artifact: Path
+    events: Path
+    kernel_log: Path
+    files: Path
+
+    @classmethod
+    def reserve(cls, output_dir: Path, pipe_name: str, started: datetime) -> RunFiles:
+        """Create the executed notebook's file exclusively under a fresh run id.
+
+        Raises:
+            OSError: the folder cannot be created or written.
+        """
+        folder = output_dir / pipe_name
+        folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            stem = f"{started:%Y%m%dT%H%M%SZ}_{uuid.uuid4().hex[:12]}"
+            notebook = folder / f"{stem}.ipynb"
+            try:
+                notebook.open("x").close()
+            except FileExistsError:
+                continue
+
+            return cls(
+                notebook=notebook,
+                artifact=folder / f"{stem}.artifact",
+                events=folder / f"{stem}.events.jsonl",
+                kernel_log=folder / f"{stem}.kernel.log",
+                files=folder / f"{stem}_files",
+            )
+
+    @property
+    def run_id(self) -> str:
+        """The run id: the part of the file stem after the timestamp."""
+        return self.notebook.stem.split("_", 1)[1]
+
+    def kernel_env(self) -> dict[str, str]:
+        """Return the variables that tell the kernel where this run's files go."""
+        return {
+            ARTIFACT_ENV: str(self.artifact.resolve()),
+            RUN_DIR_ENV: str(self.files.resolve()),
+            EVENTS_ENV: str(self.events.resolve()),
+            # The debugger's frozen-modules notice is noise in a batch run.
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+
+
+class _RunKernelManager(AsyncKernelManager):
+    """A kernel manager that gives the kernel this run's environment.
+
+    It also sends the kernel process's own output to a log file, not the
+    console. nbclient creates the manager from its class (so it also shuts the kernel
+    down); :func:`_kernel_manager_class` makes one subclass per run.
+    """
+
+    run_env: dict[str, str] = {}
+    run_log: IO[bytes] | None = None
+
+    async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
+        env = dict(kwargs.pop("env", os.environ))
+        env.update(self.run_env)
+        kwargs.update(env=env, stdout=self.run_log, stderr=self.run_log)
+        await super().start_kernel(**kwargs)
+
+
+def _kernel_manager_class(env: dict[str, str], log: IO[bytes]) -> type[Any]:
+    attributes = {"run_env": env, "run_log": log}
+    return type("RunKernelManager", (_RunKernelManager,), attributes)
+
+
+def injected_parameters(
+    spec: PipelineSpec, offered: dict[str, object]
+) -> dict[str, object]:
+    """Return the offered parameters that the notebook's parameters cell declares.
+
+    When scheduling could not read the declared names (the first cell is not
+    the parameters cell), papermill's own inspection of the notebook decides.
+    """
+    declared = spec.declared_parameters
+    if declared is None:
+        declared = frozenset(papermill.inspect_notebook(str(spec.path)))
+
+    return {name: value for name, value in offered.items() if name in declared}
+
+
+def execute_pipeline(
+    spec: PipelineSpec,
+    output_dir: Path,
+    *,
+    resources: dict[str, object] | None = None,
+    scheduled_time: datetime | None = None,
+) -> RunRecord:
+    """Run one pipeline notebook with papermill in a fresh kernel.
+
+    A failure of the notebook (or of its kernel) never raises: it is recorded
+    in the returned record, and the executed notebook is kept.
+
+    Args:
+        spec: the pipeline to run.
+        output_dir: the runs folder; the run's files go in a sub-folder.
+        resources: values offered as parameters to every pipeline.
+        scheduled_time: the cycle point that made the pipeline due.
+
+    Returns:
+        The run's record: state, times, error, warnings, messages, artifact.
+    """
+    started = datetime.now(UTC)
+    files = RunFiles.reserve(output_dir, spec.name, started)
+    record = RunRecord(
+        spec.name,
+        spec.path,
+        RunState.RUNNING,
+        run_id=files.run_id,
+        scheduled_time=scheduled_time,
+        started=started,
+        output_notebook=files.notebook,
+    )
+    logger.info("%s: run %s started", spec.path, record.run_id)
+    record.error = _run_papermill(spec, files, resources or {}, scheduled_time)
+    record.ended = datetime.now(UTC)
+    record.state = RunState.FAILED if record.error else RunState.COMPLETED
+    _collect_results(record, files)
+    logger.info(
+        "%s: run %s %s in %.1f s",
+        spec.path,
+        record.run_id,
+        record.state.value,
+        record.duration or 0.0,
+    )
+    return record
+
+
+def _run_papermill(
+    spec: PipelineSpec,
+    files: RunFiles,
+    resources: dict[str, object],
+    scheduled_time: datetime | None,
+) -> PipelineExecutionError | None:
+    offered = dict(resources)
+    offered[RUN_ID_PARAMETER] = files.run_id
+    if scheduled_time is not None:
+        offered[SCHEDULED_TIME_PARAMETER] = scheduled_time.isoformat()
+
+    try:
+        parameters = injected_parameters(spec, offered)
+        with files.kernel_log.open("ab") as kernel_log:
+            kernel_name, language = _kernel_of(spec.path)
+            manager_class = _kernel_manager_class(files.kernel_env(), kernel_log)
+            papermill.execute_notebook(
+                str(spec.path),
+                str(files.notebook),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                language=language,
+                progress_bar=False,
+                cwd=str(spec.path.parent),
+                kernel_manager_class=manager_class,
+                extra_arguments=[f"--IPKernelApp.extensions={CAPTURE_EXTENSION}"],
+            )
+    except PapermillExecutionError as error:
+        return _from_papermill(spec, files, error)
+    except Exception as error:  # a dead kernel or unreadable notebook is one run's
+        logger.exception("%s: the run could not complete", spec.path)
+        return PipelineExecutionError(
+            spec.path,
+            type(error).__name__,
+            str(error),
+            output_notebook=_kept_notebook(files),
+        )
+
+    return None
+
+
+def _from_papermill(
+    spec: PipelineSpec, files: RunFiles, error: PapermillExecutionError
+) -> PipelineExecutionError:
+    logger.error(
+        "%s: %s: %s in cell %s", spec.path, error.ename, error.evalue, error.cell_index
+    )
+    return PipelineExecutionError(
+        spec.path,
+        str(error.ename),
+        str(error.evalue),
+        cell_index=error.cell_index,
+        exec_count=error.exec_count,
+        traceback=[_ANSI.sub("", line) for line in error.traceback or []],
+        output_notebook=_kept_notebook(files),
+    )
+
+
+def _kernel_of(path: Path) -> tuple[str, str]:
+    """Return the notebook's kernel and language; a bare notebook gets Python's."""
+    notebook = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+    metadata = notebook.metadata
+    kernelspec = metadata.get("kernelspec") or {}
+    language_info = metadata.get("language_info") or {}
+    kernel_name = kernelspec.get("name") or DEFAULT_KERNEL
+    language = kernelspec.get("language") or language_info.get("name") or "python"
+    return str(kernel_name), str(language)
+
+
+def _kept_notebook(files: RunFiles) -> Path | None:
+    """Return the executed notebook, or None if papermill never wrote it."""
+    if files.notebook.exists() and files.notebook.stat().st_size > 0:
+        return files.notebook
+
+    files.notebook.unlink(missing_ok=True)
+    return None
+
+
+def _collect_results(record: RunRecord, files: RunFiles) -> None:
+    if record.error is not None:
+        record.output_notebook = record.error.output_notebook
+
+    record.warnings, record.messages = read_events(files.events)
+    try:
+        record.has_artifact, record.artifact = read_artifact(files.artifact)
+    except Exception as error:  # an artifact that will not load is reported, once
+        logger.warning("%s: its artifact cannot be read: %s", record.notebook, error)
+        record.warnings.append(f"artifact unreadable: {type(error).__name__}: {error}")
