@@ -17,11 +17,14 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from ._frequency import Frequency
-from ._localtime import localize, to_wall
+from ._localtime import localize, localize_many, to_wall
 
 __all__ = ["Series", "StartTime", "build_series", "parse_start_time"]
 
@@ -164,10 +167,18 @@ def _month_day_start(match: re.Match[str]) -> StartTime:
 
 
 class Series(Protocol):
-    """A strictly increasing series of cycle points."""
+    """A strictly increasing series of cycle points.
+
+    ``first_at_or_after`` answers for one instant (due decisions, next runs);
+    ``points_between`` lays out a whole window at once as int64 UTC epoch
+    seconds (run sequences), sharing the work of localizing wall times.
+    """
 
     def first_at_or_after(self, instant: datetime) -> datetime | None:
         """Return the first point at or after ``instant`` (None: out of range)."""
+
+    def points_between(self, low: int, high: int) -> np.ndarray:
+        """Return the points ``low <= p < high`` (epoch seconds), ascending."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,16 @@ class ElapsedSeries:
         elapsed = (instant - self.anchor).total_seconds()
         steps = math.ceil(elapsed / self.step)
         return _shift(self.anchor, seconds=steps * self.step)
+
+    def points_between(self, low: int, high: int) -> np.ndarray:
+        """Return the points ``low <= p < high`` (epoch seconds), ascending."""
+        anchor = int(self.anchor.timestamp())
+        first = max(0, -((anchor - low) // self.step))
+        last = -((anchor - high) // self.step)
+        if last <= first:
+            return _EMPTY
+
+        return anchor + np.arange(first, last, dtype=np.int64) * self.step
 
 
 @dataclass(frozen=True)
@@ -227,6 +248,21 @@ class DailyRestartSeries:
         except OverflowError:
             return None
 
+    def points_between(self, low: int, high: int) -> np.ndarray:
+        """Return the points ``low <= p < high`` (epoch seconds), ascending.
+
+        Each local day contributes ``ceil(day length / step)`` points from its
+        start; all days are laid out in one vectorised pass.
+        """
+        first_day = _local_day(low, self.tz) - np.timedelta64(1, "D")
+        last_day = _local_day(high, self.tz) + np.timedelta64(1, "D")
+        starts = _day_starts(self.tz, self.clock, first_day, last_day)
+        counts = -((starts[:-1] - starts[1:]) // self.step)
+        offsets = np.arange(int(counts.sum()), dtype=np.int64)
+        offsets -= np.repeat(np.cumsum(counts) - counts, counts)
+        points = np.repeat(starts[:-1], counts) + offsets * self.step
+        return points[(points >= low) & (points < high)]
+
 
 @dataclass(frozen=True)
 class DaySeries:
@@ -255,6 +291,20 @@ class DaySeries:
             return None
 
         return localize(datetime.combine(day, self.clock), self.tz)
+
+    def points_between(self, low: int, high: int) -> np.ndarray:
+        """Return the points ``low <= p < high`` (epoch seconds), ascending."""
+        anchor = np.datetime64(self.anchor, "D")
+        first_day = _local_day(low, self.tz) - np.timedelta64(1, "D")
+        last_day = _local_day(high, self.tz) + np.timedelta64(1, "D")
+        first = int((first_day - anchor).astype(np.int64)) // self.step
+        last = int((last_day - anchor).astype(np.int64)) // self.step + 1
+        if self.bounded:
+            first = max(first, 0)
+
+        steps = np.arange(first, max(first, last), dtype=np.int64) * self.step
+        walls = anchor + steps.astype("timedelta64[D]") + _clock_seconds(self.clock)
+        return _within(localize_many(walls, self.tz), low, high)
 
 
 @dataclass(frozen=True)
@@ -290,6 +340,62 @@ class MonthSeries:
         return localize(
             datetime.combine(date(year, month + 1, day), self.clock), self.tz
         )
+
+    def points_between(self, low: int, high: int) -> np.ndarray:
+        """Return the points ``low <= p < high`` (epoch seconds), ascending."""
+        first_month = _month_index(_local_day(low, self.tz)) - 1
+        last_month = _month_index(_local_day(high, self.tz)) + 1
+        first = (first_month - self.anchor_month) // self.step
+        last = (last_month - self.anchor_month) // self.step + 1
+        if self.bounded:
+            first = max(first, 0)
+
+        months = self.anchor_month + np.arange(first, max(first, last)) * self.step
+        months = months[(months >= 12) & (months < 10000 * 12)]
+        month_starts = (months - 1970 * 12).astype("datetime64[M]")
+        first_days = month_starts.astype("datetime64[D]")
+        month_days = (month_starts + 1).astype("datetime64[D]") - first_days
+        day = np.minimum(self.day, month_days.astype(np.int64)) - 1
+        walls = first_days + day.astype("timedelta64[D]") + _clock_seconds(self.clock)
+        return _within(localize_many(walls, self.tz), low, high)
+
+
+_EMPTY = np.empty(0, dtype=np.int64)
+
+
+def _local_day(instant: int, tz: ZoneInfo) -> np.datetime64:
+    """Return the local date of an epoch second."""
+    moment = datetime.fromtimestamp(instant, tz)
+    return np.datetime64(moment.date(), "D")
+
+
+def _month_index(day: np.datetime64) -> int:
+    """Return year * 12 + month - 1 of a date."""
+    return int(day.astype("datetime64[M]").astype(np.int64)) + 1970 * 12
+
+
+def _clock_seconds(clock: time) -> np.timedelta64:
+    seconds = clock.hour * 3600 + clock.minute * 60 + clock.second
+    return np.timedelta64(seconds, "s")
+
+
+def _within(points: np.ndarray, low: int, high: int) -> np.ndarray:
+    return points[(points >= low) & (points < high)]
+
+
+@lru_cache(maxsize=512)
+def _day_starts(
+    tz: ZoneInfo, clock: time, first_day: np.datetime64, last_day: np.datetime64
+) -> np.ndarray:
+    """Return the instants of ``clock`` on every local day, both ends included.
+
+    Pipelines of one zone and start time share these, which is most of the
+    cost of laying out a sub-daily series.
+    """
+    days = np.arange(first_day, last_day + np.timedelta64(1, "D"))
+    starts = localize_many(days + _clock_seconds(clock), tz)
+    starts.setflags(write=False)
+    return starts
 
 
 def _first_index_at_or_after(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ._clock import resolve_check_datetime
 from ._frequency import Frequency, parse_orch_frequency
-from ._localtime import to_wall, zone
+from ._localtime import UTC, to_wall, zone
 from ._rounding import Grid, SlotWindow
 from ._tags import PipelineSpec
 from ._timing import rejected_points
@@ -129,7 +129,8 @@ def _rounded_points(
     spec: PipelineSpec, frequency: Frequency, start: datetime, end: datetime
 ) -> list[datetime]:
     grid = Grid(frequency, spec.tz)
-    return sorted({grid.round(point) for point in spec.timing.sequence(start, end)})
+    points = spec.timing.sequence(start, end)
+    return sorted({grid.round(datetime.fromtimestamp(p, UTC)) for p in points.tolist()})
 
 
 def _slot_value(wall: datetime, slot_interval: str) -> object:

@@ -12,10 +12,12 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ._clock import resolve_check_datetime
@@ -60,6 +62,7 @@ SCHEDULE_COLUMNS = [
 ]
 CHECK_COLUMNS = ["pipe_name", "is_due", "scheduled_time", "slot", "next_run"]
 SEQUENCE_COLUMNS = ["pipe_name", "scheduled_time", "is_primary"]
+_NO_POINTS = np.empty(0, dtype=np.int64)
 BUILD_ERROR_COLUMNS = ["pipe_name", "notebook", "tag", "value", "message"]
 
 
@@ -122,7 +125,7 @@ class Schedule:
         except KeyError:
             raise PipelineNotFoundError(name, list(self.pipelines)) from None
 
-    @property
+    @cached_property
     def downstream_names(self) -> frozenset[str]:
         """Pipelines fed by another (``inputs``, or named in an ``outputs`` tag)."""
         named = {spec.name for spec in self.pipelines.values() if spec.inputs}
@@ -133,21 +136,26 @@ class Schedule:
 
     def descendants(self, name: str) -> list[str]:
         """Return every pipeline downstream of ``name``, nearest first."""
-        edges = get_network(self)
-        children: dict[str, list[str]] = {}
-        for upstream, downstream in zip(edges["from"], edges["to"], strict=True):
-            children.setdefault(upstream, []).append(downstream)
-
         found: list[str] = []
         frontier = [name]
         while frontier:
             current = frontier.pop(0)
-            for child in children.get(current, []):
+            for child in self._children.get(current, []):
                 if child not in found and child != name:
                     found.append(child)
                     frontier.append(child)
 
         return found
+
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        """Each upstream pipeline's direct downstream pipelines."""
+        edges = get_network(self)
+        children: dict[str, list[str]] = {}
+        for upstream, downstream in zip(edges["from"], edges["to"], strict=True):
+            children.setdefault(upstream, []).append(downstream)
+
+        return children
 
     def get_schedule(self) -> pd.DataFrame:
         """Return one row per pipeline: its notebook and resolved tags."""
@@ -239,20 +247,21 @@ class Schedule:
         else:
             end = start + timedelta(days=1)
 
-        rows = []
+        blocks: list[tuple[str, np.ndarray, bool]] = []
         downstream = self.downstream_names
         for spec in self.pipelines.values():
             if spec.name in downstream or (spec.skip and not include_skipped):
                 continue
 
             points = spec.timing.sequence(start, end, n)
-            rows.extend((spec.name, point, True) for point in points)
+            blocks.append((spec.name, points, True))
             if not include_only_primary:
                 # Downstream pipelines run at their root's times.
-                for name in self.descendants(spec.name):
-                    rows.extend((name, point, False) for point in points)
+                blocks.extend(
+                    (name, points, False) for name in self.descendants(spec.name)
+                )
 
-        return _sequence_frame(rows)
+        return _sequence_frame(blocks, list(self.pipelines))
 
     def get_flags(self) -> pd.DataFrame:
         """Return one row per (pipeline, flag)."""
@@ -314,13 +323,31 @@ class Schedule:
         return {} if self.last_run is None else self.last_run.messages()
 
 
+def _sequence_frame(
+    blocks: list[tuple[str, np.ndarray, bool]], names: list[str]
+) -> pd.DataFrame:
+    """Order rows by time; rows of one instant keep their order (run order).
 
-def _sequence_frame(rows: list[tuple[str, datetime, bool]]) -> pd.DataFrame:
-    """Order rows by time; rows of one instant keep their order (run order)."""
-    frame = pd.DataFrame(rows, columns=SEQUENCE_COLUMNS)
-    frame["scheduled_time"] = pd.to_datetime(frame["scheduled_time"], utc=True)
-    frame = frame.sort_values("scheduled_time", kind="stable")
-    return frame.reset_index(drop=True)
+    Sequences can hold millions of rows, so the frame is built from whole
+    arrays: pipeline names as a categorical, times as epoch seconds.
+    """
+    sizes = [len(points) for _, points, _ in blocks]
+    codes = np.repeat([names.index(name) for name, _, _ in blocks], sizes)
+    seconds = np.concatenate([points for _, points, _ in blocks] or [_NO_POINTS])
+    primary = np.repeat([is_primary for _, _, is_primary in blocks], sizes)
+    order = np.argsort(seconds, kind="stable")
+    return pd.DataFrame(
+        {
+            "pipe_name": pd.Categorical.from_codes(
+                codes[order].astype(np.int64), categories=names
+            ),
+            "scheduled_time": pd.DatetimeIndex(
+                seconds[order].astype("datetime64[s]")
+            ).tz_localize("UTC"),
+            "is_primary": primary[order].astype(bool),
+        },
+        columns=SEQUENCE_COLUMNS,
+    )
 
 
 def _schedule_row(spec: PipelineSpec) -> dict[str, Any]:

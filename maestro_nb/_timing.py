@@ -15,18 +15,22 @@ the pipeline's zone:
 from __future__ import annotations
 
 import calendar
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from ._cycles import Series
-from ._localtime import UTC, localize, to_wall
+from ._localtime import UTC, localize, to_wall, walls_of
 from ._rounding import Grid
 
 __all__ = ["Decision", "Filters", "Timing", "add_years", "rejected_points"]
 
 LOOKAHEAD_YEARS = 5
 _TICK = timedelta(microseconds=1)
+_CHUNK_SECONDS = 7 * 86_400
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,29 @@ class Filters:
             return "hours"
 
         return None
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no filter is set."""
+        return not (self.hours or self.weekdays or self.month_days or self.months)
+
+    def keep(self, points: np.ndarray, tz: ZoneInfo) -> np.ndarray:
+        """Return the points (epoch seconds) whose local time passes every filter."""
+        if self.is_empty or len(points) == 0:
+            return points
+
+        walls = walls_of(points, tz)
+        passes = np.ones(len(points), dtype=bool)
+        for values, selected in (
+            (walls.month, self.months),
+            (walls.day_of_week, self.weekdays),
+            (walls.day, self.month_days),
+            (walls.hour, self.hours),
+        ):
+            if selected:
+                passes &= np.isin(np.asarray(values), list(selected))
+
+        return points[passes]
 
 
 @dataclass(frozen=True)
@@ -113,19 +140,29 @@ class Timing:
 
     def sequence(
         self, start: datetime, end: datetime, limit: int | None = None
-    ) -> list[datetime]:
-        """Return the qualifying points with ``start <= x <= end``, ascending."""
-        points: list[datetime] = []
-        cursor = start
-        while limit is None or len(points) < limit:
-            point = self.first_qualifying(cursor, end + _TICK)
-            if point is None:
-                break
+    ) -> np.ndarray:
+        """Return the qualifying points ``start <= x <= end`` as epoch seconds.
 
-            points.append(point)
-            cursor = point + _TICK
+        With ``limit``, only the first ``limit`` points; the window is then
+        laid out in growing chunks so that a far ``end`` costs nothing.
+        """
+        low = math.ceil(start.timestamp())
+        high = math.floor(end.timestamp()) + 1
+        if limit is None:
+            return self.filters.keep(self.series.points_between(low, high), self.tz)
 
-        return points
+        found: list[np.ndarray] = []
+        count, span = 0, _CHUNK_SECONDS
+        while count < limit and low < high:
+            chunk_end = min(high, low + span)
+            points = self.filters.keep(
+                self.series.points_between(low, chunk_end), self.tz
+            )
+            found.append(points[: limit - count])
+            count += len(found[-1])
+            low, span = chunk_end, span * 4
+
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
     def _skip_past(self, wall: datetime, rejected_by: str) -> datetime:
         """Return the first instant of the next local month, day or hour."""
