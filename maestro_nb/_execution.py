@@ -108,17 +108,21 @@ class _RunKernelManager(AsyncKernelManager):
     """
 
     run_env: dict[str, str] = {}
+    run_cwd: str | None = None
     run_log: IO[bytes] | None = None
 
     async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
         env = dict(kwargs.pop("env", os.environ))
         env.update(self.run_env)
         kwargs.update(env=env, stdout=self.run_log, stderr=self.run_log)
+        kwargs["cwd"] = self.run_cwd
         await super().start_kernel(**kwargs)
 
 
-def _kernel_manager_class(env: dict[str, str], log: IO[bytes]) -> type[Any]:
-    attributes = {"run_env": env, "run_log": log}
+def _kernel_manager_class(env: dict[str, str], cwd: Path, log: IO[bytes]) -> type[Any]:
+    # The kernel's folder is set here, not with papermill's ``cwd``: that one
+    # changes the folder of the whole process, which other runs share.
+    attributes = {"run_env": env, "run_cwd": str(cwd), "run_log": log}
     return type("RunKernelManager", (_RunKernelManager,), attributes)
 
 
@@ -199,15 +203,16 @@ def _run_papermill(
         parameters = injected_parameters(spec, offered)
         with files.kernel_log.open("ab") as kernel_log:
             kernel_name, language = _kernel_of(spec.path)
-            manager_class = _kernel_manager_class(files.kernel_env(), kernel_log)
+            manager_class = _kernel_manager_class(
+                files.kernel_env(), spec.path.parent.resolve(), kernel_log
+            )
             papermill.execute_notebook(
-                str(spec.path),
-                str(files.notebook),
+                str(spec.path.resolve()),
+                str(files.notebook.resolve()),
                 parameters=parameters,
                 kernel_name=kernel_name,
                 language=language,
                 progress_bar=False,
-                cwd=str(spec.path.parent),
                 kernel_manager_class=manager_class,
                 extra_arguments=[f"--IPKernelApp.extensions={CAPTURE_EXTENSION}"],
             )
