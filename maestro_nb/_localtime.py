@@ -16,7 +16,7 @@ not exist or exist twice lives here:
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,8 +47,12 @@ def to_wall(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz).replace(tzinfo=None)
 
 
+@lru_cache(maxsize=1 << 16)
 def localize(wall: datetime, tz: ZoneInfo) -> datetime:
-    """Return the instant (UTC) of a wall-clock reading, by the policy above."""
+    """Return the instant (UTC) of a wall-clock reading, by the policy above.
+
+    Cached: pipelines of one zone share most readings (midnights, the hour).
+    """
     first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
     if to_wall(first, tz) == wall:
         return first

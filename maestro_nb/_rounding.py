@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ._frequency import Frequency
@@ -34,6 +35,12 @@ __all__ = ["Grid", "SlotWindow"]
 # time: a DST shift (at most 2 hours in use today) plus margin.
 _SHIFT_MARGIN = timedelta(hours=3)
 _ONE_DAY = timedelta(days=1)
+# The span each sub-daily grid restarts in: seconds restart every minute, ...
+_PERIODS = {
+    "second": timedelta(minutes=1),
+    "minute": timedelta(hours=1),
+    "hour": _ONE_DAY,
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class Grid:
 
     def window(self, instant: datetime) -> SlotWindow:
         """Return the slot ``instant`` rounds to, with the span rounding to it."""
+        return _cached_window(self, instant)
+
+    def _window(self, instant: datetime) -> SlotWindow:
         slot = self.round(instant)
         previous, _ = self._neighbours(slot - timedelta(microseconds=1))
         _, following = self._neighbours(slot)
@@ -73,10 +83,37 @@ class Grid:
 
     def _neighbours(self, instant: datetime) -> tuple[datetime, datetime]:
         """Return the last boundary at or before and the first after ``instant``."""
+        if self.frequency.unit in _PERIODS:
+            steady = self._steady_neighbours(instant)
+            if steady is not None:
+                return steady
+
         boundaries = self._boundaries_near(instant)
         before = max(b for b in boundaries if b <= instant)
         after = min(b for b in boundaries if b > instant)
         return before, after
+
+    def _steady_neighbours(self, instant: datetime) -> tuple[datetime, datetime] | None:
+        """Neighbours by plain arithmetic, when no offset change is near.
+
+        Away from DST changes a sub-daily grid is regular on the wall clock,
+        so the neighbours follow from the position inside the minute, hour or
+        day; near a change this returns None and the boundaries are listed.
+        """
+        reach = self._step_upper_bound() + _SHIFT_MARGIN
+        offset = instant.astimezone(self.tz).utcoffset()
+        if (instant - reach).astimezone(self.tz).utcoffset() != offset or (
+            instant + reach
+        ).astimezone(self.tz).utcoffset() != offset:
+            return None
+
+        wall = to_wall(instant, self.tz)
+        period = _PERIODS[self.frequency.unit]
+        period_start = _truncate(wall, self.frequency.unit)
+        step = timedelta(seconds=self.frequency.seconds)
+        before = period_start + step * ((wall - period_start) // step)
+        after = min(before + step, period_start + period)
+        return instant - (wall - before), instant + (after - wall)
 
     def _boundaries_near(self, instant: datetime) -> list[datetime]:
         """Return every boundary within a step (plus any DST shift) of ``instant``.
@@ -112,6 +149,12 @@ class Grid:
             return timedelta(days=7)
 
         return timedelta(days=31 * self.frequency.months + 1)
+
+
+@lru_cache(maxsize=4096)
+def _cached_window(grid: Grid, instant: datetime) -> SlotWindow:
+    """One orchestrator run asks for the same window once per zone, not per pipeline."""
+    return grid._window(instant)
 
 
 def _grid_walls(

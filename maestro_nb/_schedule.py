@@ -190,8 +190,8 @@ class Schedule:
                 "%s: %s at %s (slot %s, cycle point %s)",
                 spec.path,
                 "due" if decision.is_due else "not due",
-                check.isoformat(),
-                decision.slot.isoformat(),
+                check,
+                decision.slot,
                 decision.scheduled_time,
             )
             decisions.append((spec, decision))

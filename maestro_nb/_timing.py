@@ -31,6 +31,7 @@ __all__ = ["Decision", "Filters", "Timing", "add_years", "rejected_points"]
 LOOKAHEAD_YEARS = 5
 _TICK = timedelta(microseconds=1)
 _CHUNK_SECONDS = 7 * 86_400
+_SCALAR_JUMPS = 8
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,17 @@ class Timing:
     def first_qualifying(self, start: datetime, end: datetime) -> datetime | None:
         """Return the first qualifying point x with ``start <= x < end``.
 
-        A point a filter rejects lets the search jump to the start of the next
+        A point a filter rejects lets the search jump to the next allowed
         local hour, day or month rather than stepping through every point: a
         ``1 minute`` pipeline limited to ``months: [12]`` checked in January
-        jumps straight to December 1st.
+        jumps straight to December 1st. Filters that reject point after point
+        (hours that the series never hits) hand over to a search in bulk.
         """
         cursor = start
-        while cursor < end:
+        for _ in range(_SCALAR_JUMPS):
+            if cursor >= end:
+                return None
+
             point = self.series.first_at_or_after(cursor)
             if point is None or point >= end:
                 return None
@@ -135,6 +140,24 @@ class Timing:
                 return point
 
             cursor = max(self._skip_past(wall, rejected_by), point + _TICK)
+
+        return self._first_qualifying_in_bulk(cursor, end)
+
+    def _first_qualifying_in_bulk(
+        self, start: datetime, end: datetime
+    ) -> datetime | None:
+        """Scan whole windows of points, each four times longer than the last."""
+        low = math.ceil(start.timestamp())
+        high = math.ceil(end.timestamp())
+        span = _CHUNK_SECONDS
+        while low < high:
+            chunk_end = min(high, low + span)
+            points = self.series.points_between(low, chunk_end)
+            kept = self.filters.keep(points, self.tz)
+            if len(kept):
+                return datetime.fromtimestamp(int(kept[0]), UTC)
+
+            low, span = chunk_end, span * 4
 
         return None
 
@@ -165,18 +188,33 @@ class Timing:
         return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
     def _skip_past(self, wall: datetime, rejected_by: str) -> datetime:
-        """Return the first instant of the next local month, day or hour."""
+        """Return the first instant of the next local month, day or hour allowed.
+
+        Jumping straight to the next allowed value (not merely the next hour)
+        keeps the search to a few steps whatever the frequency.
+        """
+        filters = self.filters
+        midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
         if rejected_by == "months":
-            year, month = divmod(wall.year * 12 + wall.month, 12)
-            target = datetime(year, month + 1, 1)
+            later = [m for m in sorted(filters.months) if m > wall.month]
+            year = wall.year if later else wall.year + 1
+            target = datetime(year, later[0] if later else min(filters.months), 1)
+        elif rejected_by == "days" and filters.weekdays:
+            ahead = min((day - wall.weekday()) % 7 or 7 for day in filters.weekdays)
+            target = midnight + timedelta(days=ahead)
         elif rejected_by == "days":
-            target = datetime.combine(
-                wall.date() + timedelta(days=1), datetime.min.time()
-            )
+            later = [d for d in sorted(filters.month_days) if d > wall.day]
+            last_day = calendar.monthrange(wall.year, wall.month)[1]
+            if later and later[0] <= last_day:
+                target = midnight.replace(day=later[0])
+            else:
+                target = midnight.replace(day=last_day) + timedelta(days=1)
         else:
-            target = wall.replace(minute=0, second=0, microsecond=0) + timedelta(
-                hours=1
-            )
+            later = [h for h in sorted(filters.hours) if h > wall.hour]
+            if later:
+                target = midnight.replace(hour=later[0])
+            else:
+                target = midnight + timedelta(days=1)
 
         return localize(target, self.tz)
 
