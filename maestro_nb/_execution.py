@@ -32,6 +32,7 @@ from papermill.exceptions import PapermillExecutionError
 from ._capture import EVENTS_ENV, read_events
 from ._exceptions import PipelineExecutionError
 from ._localtime import UTC
+from ._notebooks import assigned_names
 from ._results import ARTIFACT_ENV, RUN_DIR_ENV, read_artifact
 from ._status import RunRecord, RunState
 from ._tags import PipelineSpec
@@ -132,13 +133,22 @@ def injected_parameters(
     """Return the offered parameters that the notebook's parameters cell declares.
 
     When scheduling could not read the declared names (the first cell is not
-    the parameters cell), papermill's own inspection of the notebook decides.
+    the parameters cell), the first cell tagged ``parameters`` decides, as it
+    does for papermill.
     """
     declared = spec.declared_parameters
     if declared is None:
-        declared = frozenset(papermill.inspect_notebook(str(spec.path)))
+        declared = _parameters_cell_names(_read_notebook(spec.path))
 
     return {name: value for name, value in offered.items() if name in declared}
+
+
+def _parameters_cell_names(notebook: Any) -> frozenset[str]:
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return assigned_names(cell.source)
+
+    return frozenset()
 
 
 def execute_pipeline(
@@ -247,10 +257,13 @@ def _from_papermill(
     )
 
 
+def _read_notebook(path: Path) -> Any:
+    return nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+
+
 def _kernel_of(path: Path) -> tuple[str, str]:
     """Return the notebook's kernel and language; a bare notebook gets Python's."""
-    notebook = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
-    metadata = notebook.metadata
+    metadata = _read_notebook(path).metadata
     kernelspec = metadata.get("kernelspec") or {}
     language_info = metadata.get("language_info") or {}
     kernel_name = kernelspec.get("name") or DEFAULT_KERNEL
