@@ -8,11 +8,12 @@ else in the file (outputs can weigh megabytes) is left alone.
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import ijson
 
 from ._exceptions import TagError
 
@@ -53,44 +54,60 @@ def find_notebooks(pipeline_dir: Path, exclude: list[Path]) -> Iterator[Path]:
 def read_first_cell(path: Path) -> FirstCell:
     """Read the first cell's ``maestro`` tags and declared parameters.
 
+    The file is parsed as a stream and reading stops once the first cell is
+    complete, so a notebook carrying megabytes of outputs costs no more than
+    an empty one; the keys may come in any order.
+
     Raises:
         TagError: the file is not a readable nbformat 4 notebook with cells.
     """
-    notebook = _load_json(path)
-    cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    if not isinstance(cells, list):
-        raise TagError(
-            "not an nbformat 4 notebook (no 'cells' list); save it with "
-            "Jupyter 4 or later",
-            path=path,
-        )
-
-    if not cells or not isinstance(cells[0], dict):
-        raise TagError(
-            "the notebook has no cells; its first cell must carry the "
-            "'maestro' tags in its metadata",
-            path=path,
-        )
-
-    return _first_cell(cells[0])
-
-
-def _load_json(path: Path) -> Any:
     try:
         with path.open("rb") as handle:
-            return json.load(handle)
+            first = _first_item_of_cells(handle)
     except UnicodeDecodeError:
         raise TagError("the file is not UTF-8 text", path=path) from None
-    except json.JSONDecodeError as error:
+    except ijson.JSONError as error:
         raise TagError(
-            f"the file is not valid JSON (line {error.lineno}, column {error.colno}: "
-            f"{error.msg})",
-            path=path,
+            f"the file is not valid JSON ({_json_reason(error)})", path=path
         ) from None
     except OSError as error:
         raise TagError(
             f"the file cannot be read: {error.strerror}", path=path
         ) from None
+
+    if first is _NO_CELLS:
+        raise TagError(
+            "not an nbformat 4 notebook with cells (no cells, or an nbformat 3 "
+            "file); its first cell must carry the 'maestro' tags in its metadata, "
+            "so save it with Jupyter 4 or later",
+            path=path,
+        )
+
+    if not isinstance(first, dict):
+        raise TagError("the first cell is not a JSON object", path=path)
+
+    return _first_cell(first)
+
+
+_NO_CELLS = object()
+
+
+def _first_item_of_cells(handle: BinaryIO) -> object:
+    """Return the first element of the top-level ``cells`` list, or _NO_CELLS."""
+    for cell in ijson.items(handle, "cells.item", use_float=True):
+        return cell
+
+    return _NO_CELLS
+
+
+def _json_reason(error: Exception) -> str:
+    """Return the first line of the parser's message, as text."""
+    detail = error.args[0] if error.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", errors="replace")
+
+    lines = str(detail).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _first_cell(cell: dict[str, Any]) -> FirstCell:
