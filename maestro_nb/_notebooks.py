@@ -90,11 +90,14 @@ def read_first_cell(path: Path) -> FirstCell:
 
 
 _NO_CELLS = object()
+# A first cell is usually a few hundred bytes; small reads keep the parser
+# from chewing through the outputs that follow it.
+_READ_SIZE = 4096
 
 
 def _first_item_of_cells(handle: BinaryIO) -> object:
     """Return the first element of the top-level ``cells`` list, or _NO_CELLS."""
-    for cell in ijson.items(handle, "cells.item", use_float=True):
+    for cell in ijson.items(handle, "cells.item", buf_size=_READ_SIZE, use_float=True):
         return cell
 
     return _NO_CELLS
