@@ -3,6 +3,11 @@
 Scheduling needs only a notebook's first cell: its ``maestro`` metadata and,
 when it is papermill's ``parameters`` cell, the names it assigns. Everything
 else in the file (outputs can weigh megabytes) is left alone.
+
+Pipelines may also be text notebooks read through jupytext, so that they
+review well in git: ``.py`` files in the percent format (a ``# %%`` cell
+marker) and ``.md`` files with a jupytext header. Other ``.py`` and ``.md``
+files (helper modules, READMEs) are not pipelines.
 """
 
 from __future__ import annotations
@@ -14,13 +19,21 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
+import jupytext
+import nbformat
 
 from ._exceptions import TagError
 
-__all__ = ["FirstCell", "find_notebooks", "read_first_cell"]
+__all__ = ["FirstCell", "find_notebooks", "load_notebook", "read_first_cell"]
 
 CHECKPOINTS = ".ipynb_checkpoints"
 NOTEBOOK_SUFFIX = ".ipynb"
+TEXT_SUFFIXES = (".py", ".md")
+DEFAULT_KERNELSPEC = {
+    "name": "python3",
+    "display_name": "Python 3",
+    "language": "python",
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ def find_notebooks(pipeline_dir: Path, exclude: list[Path]) -> Iterator[Path]:
     folder (the output directory) are never pipelines.
     """
     excluded = [path.resolve() for path in exclude]
-    for path in sorted(pipeline_dir.rglob(f"*{NOTEBOOK_SUFFIX}")):
+    for path in sorted(pipeline_dir.rglob("*")):
         relative = path.relative_to(pipeline_dir)
         if any(part == CHECKPOINTS or part.startswith(".") for part in relative.parts):
             continue
@@ -48,7 +61,38 @@ def find_notebooks(pipeline_dir: Path, exclude: list[Path]) -> Iterator[Path]:
         if any(resolved.is_relative_to(folder) for folder in excluded):
             continue
 
-        yield path
+        if path.suffix == NOTEBOOK_SUFFIX or is_text_notebook(path):
+            yield path
+
+
+def is_text_notebook(path: Path) -> bool:
+    """Whether a ``.py`` or ``.md`` file is a jupytext notebook."""
+    if path.suffix not in TEXT_SUFFIXES or not path.is_file():
+        return False
+
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:20_000]
+    except OSError:
+        return False
+
+    if path.suffix == ".py":
+        return any(line.startswith("# %%") for line in head.splitlines())
+
+    return head.startswith("---") and "jupytext:" in head.split("\n---", 1)[0]
+
+
+def load_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a whole pipeline notebook, converting text notebooks on the way.
+
+    A text notebook rarely names a kernel, so one without a kernelspec gets
+    the ``python3`` kernel explicitly.
+    """
+    if path.suffix == NOTEBOOK_SUFFIX:
+        return nbformat.read(path, as_version=4)
+
+    notebook = jupytext.read(path)
+    notebook.metadata.setdefault("kernelspec", dict(DEFAULT_KERNELSPEC))
+    return notebook
 
 
 def read_first_cell(path: Path) -> FirstCell:
@@ -61,6 +105,9 @@ def read_first_cell(path: Path) -> FirstCell:
     Raises:
         TagError: the file is not a readable nbformat 4 notebook with cells.
     """
+    if path.suffix in TEXT_SUFFIXES:
+        return _first_text_cell(path)
+
     try:
         with path.open("rb") as handle:
             first = _first_item_of_cells(handle)
@@ -87,6 +134,18 @@ def read_first_cell(path: Path) -> FirstCell:
         raise TagError("the first cell is not a JSON object", path=path)
 
     return _first_cell(first)
+
+
+def _first_text_cell(path: Path) -> FirstCell:
+    try:
+        notebook = jupytext.read(path)
+    except Exception as error:  # jupytext raises many kinds on bad text
+        raise TagError(f"jupytext cannot read it: {error}", path=path) from None
+
+    if not notebook.cells:
+        raise TagError("the text notebook has no cells", path=path)
+
+    return _first_cell(dict(notebook.cells[0]))
 
 
 _NO_CELLS = object()

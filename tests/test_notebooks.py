@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from notebook_factory import write_pipeline
 
+import maestro_nb
 from maestro_nb._exceptions import TagError
-from maestro_nb._notebooks import assigned_names, read_first_cell
+from maestro_nb._notebooks import assigned_names, load_notebook, read_first_cell
 
 TAGS = {"frequency": "1 hour"}
 
@@ -80,3 +81,55 @@ def test_first_cell_without_parameters_tag_declares_nothing_known(
 
 def test_magics_in_parameters_cell_declare_nothing() -> None:
     assert assigned_names("%matplotlib inline\nx = 1") == frozenset()
+
+
+PERCENT_PIPELINE = """\
+# %% tags=["parameters"] maestro={"frequency": "1 hour", "tz": "Europe/Paris"}
+region = "north"
+
+# %%
+print(region)
+"""
+
+MARKDOWN_PIPELINE = """\
+---
+jupyter:
+  jupytext:
+    text_representation:
+      extension: .md
+      format_name: markdown
+---
+
+```python tags=["parameters"] maestro={"frequency": "1 day"}
+limit = 3
+```
+"""
+
+
+def test_text_notebooks_are_pipelines_and_other_text_files_are_not(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "prices.py").write_text(PERCENT_PIPELINE, encoding="utf-8")
+    (tmp_path / "report.md").write_text(MARKDOWN_PIPELINE, encoding="utf-8")
+    (tmp_path / "helpers.py").write_text("def f():\n    return 1\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text("# Pipelines\n", encoding="utf-8")
+
+    schedule = maestro_nb.build_schedule(tmp_path, quiet=True)
+
+    assert schedule.build_errors == []
+    assert sorted(schedule.pipelines) == ["prices", "report"]
+    prices = schedule.pipeline("prices")
+    assert prices.tz_name == "Europe/Paris"
+    assert prices.declared_parameters == {"region"}
+    assert schedule.pipeline("report").declared_parameters == {"limit"}
+
+
+def test_text_notebook_loads_with_an_explicit_kernel(tmp_path: Path) -> None:
+    path = tmp_path / "prices.py"
+    path.write_text(PERCENT_PIPELINE, encoding="utf-8")
+    notebook = load_notebook(path)
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert [cell.source for cell in notebook.cells] == [
+        'region = "north"',
+        "print(region)",
+    ]
