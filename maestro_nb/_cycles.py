@@ -409,18 +409,18 @@ def _first_index_at_or_after(
     if bounded:
         k = max(k, 0)
 
-    while (not bounded or k > 0) and _at_or_after(point(k - 1), instant):
-        k -= 1
+    candidate = point(k)
+    if _at_or_after(candidate, instant):
+        while (not bounded or k > 0) and _at_or_after(point(k - 1), instant):
+            k -= 1
 
-    while True:
-        candidate = point(k)
-        if candidate is None:
-            return None
+        return point(k)
 
-        if candidate >= instant:
-            return candidate
-
+    while candidate is not None and candidate < instant:
         k += 1
+        candidate = point(k)
+
+    return candidate
 
 
 class _PointAt(Protocol):

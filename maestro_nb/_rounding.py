@@ -61,6 +61,9 @@ class Grid:
 
     def round(self, instant: datetime) -> datetime:
         """Return the boundary nearest to ``instant`` (ties to the later one)."""
+        return _cached_round(self, instant)
+
+    def _round(self, instant: datetime) -> datetime:
         before, after = self._neighbours(instant)
         if after - instant <= instant - before:
             return after
@@ -149,6 +152,12 @@ class Grid:
             return timedelta(days=7)
 
         return timedelta(days=31 * self.frequency.months + 1)
+
+
+@lru_cache(maxsize=1 << 14)
+def _cached_round(grid: Grid, instant: datetime) -> datetime:
+    """Pipelines of one zone often share their next cycle point (midnight, say)."""
+    return grid._round(instant)
 
 
 @lru_cache(maxsize=4096)

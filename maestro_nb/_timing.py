@@ -18,6 +18,7 @@ import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -219,6 +220,7 @@ class Timing:
         return localize(target, self.tz)
 
 
+@lru_cache(maxsize=256)
 def add_years(instant: datetime, years: int) -> datetime:
     """Add calendar years in UTC; February 29th becomes February 28th."""
     utc = instant.astimezone(UTC)
