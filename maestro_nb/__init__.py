@@ -4,59 +4,83 @@ Pipelines are notebooks whose first cell carries ``maestro`` tags;
 :func:`build_schedule` reads them, :func:`check_schedule` says what is due and
 :func:`run_schedule` runs it with papermill; inside a pipeline,
 :func:`output` hands a value back to the orchestrator.
+
+Names are imported on first use: a pipeline's kernel that only calls
+:func:`output` never pays for pandas and the scheduler.
 """
 
 from __future__ import annotations
 
-from ._exceptions import (
-    FrequencyError,
-    MaestroError,
-    PipelineExecutionError,
-    PipelineNotFoundError,
-    PipelineRunError,
-    ScheduleBuildError,
-    TagError,
-)
-from ._results import output, run_dir
-from ._runner import (
-    get_artifacts,
-    get_status,
-    last_run_errors,
-    last_run_messages,
-    last_run_warnings,
-    run_schedule,
-)
-from ._schedule import (
-    BuildError,
-    Schedule,
-    build_schedule,
-    check_schedule,
-    get_run_sequence,
-    get_schedule,
-    last_build_errors,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BuildError",
-    "FrequencyError",
-    "MaestroError",
-    "PipelineExecutionError",
-    "PipelineNotFoundError",
-    "PipelineRunError",
-    "Schedule",
-    "ScheduleBuildError",
-    "TagError",
-    "build_schedule",
-    "check_schedule",
-    "get_artifacts",
-    "get_run_sequence",
-    "get_schedule",
-    "get_status",
-    "last_build_errors",
-    "last_run_errors",
-    "last_run_messages",
-    "last_run_warnings",
-    "output",
-    "run_dir",
-    "run_schedule",
-]
+if TYPE_CHECKING:
+    from ._exceptions import (
+        FrequencyError as FrequencyError,
+        MaestroError as MaestroError,
+        PipelineExecutionError as PipelineExecutionError,
+        PipelineNotFoundError as PipelineNotFoundError,
+        PipelineRunError as PipelineRunError,
+        ScheduleBuildError as ScheduleBuildError,
+        TagError as TagError,
+    )
+    from ._results import output as output, run_dir as run_dir
+    from ._runner import (
+        get_artifacts as get_artifacts,
+        get_status as get_status,
+        last_run_errors as last_run_errors,
+        last_run_messages as last_run_messages,
+        last_run_warnings as last_run_warnings,
+        run_schedule as run_schedule,
+    )
+    from ._schedule import (
+        BuildError as BuildError,
+        Schedule as Schedule,
+        build_schedule as build_schedule,
+        check_schedule as check_schedule,
+        get_run_sequence as get_run_sequence,
+        get_schedule as get_schedule,
+        last_build_errors as last_build_errors,
+    )
+
+# Each public name and the private module that defines it.
+_EXPORTS: dict[str, str] = {
+    "BuildError": "_schedule",
+    "FrequencyError": "_exceptions",
+    "MaestroError": "_exceptions",
+    "PipelineExecutionError": "_exceptions",
+    "PipelineNotFoundError": "_exceptions",
+    "PipelineRunError": "_exceptions",
+    "Schedule": "_schedule",
+    "ScheduleBuildError": "_exceptions",
+    "TagError": "_exceptions",
+    "build_schedule": "_schedule",
+    "check_schedule": "_schedule",
+    "get_artifacts": "_runner",
+    "get_run_sequence": "_schedule",
+    "get_schedule": "_schedule",
+    "get_status": "_runner",
+    "last_build_errors": "_schedule",
+    "last_run_errors": "_runner",
+    "last_run_messages": "_runner",
+    "last_run_warnings": "_runner",
+    "output": "_results",
+    "run_dir": "_results",
+    "run_schedule": "_runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'maestro_nb' has no attribute {name!r}")
+
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

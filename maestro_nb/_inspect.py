@@ -40,6 +40,13 @@ _SLOT_INTERVALS: dict[str, tuple[str, timedelta]] = {
     "month": ("month of the year", timedelta(days=366)),
 }
 _WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_SLOT_VALUES: dict[str, list[object]] = {
+    "minute": list(range(60)),
+    "hour": list(range(24)),
+    "weekday": list(_WEEKDAY_NAMES),
+    "day": list(range(1, 32)),
+    "month": list(range(1, 13)),
+}
 
 
 def get_flags(schedule: Schedule) -> pd.DataFrame:
@@ -47,7 +54,8 @@ def get_flags(schedule: Schedule) -> pd.DataFrame:
     rows = [
         (spec.name, flag) for spec in schedule.pipelines.values() for flag in spec.flags
     ]
-    return pd.DataFrame(rows, columns=["pipe_name", "flag"])
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["pipe_name", "flag"])
+    return frame
 
 
 def get_labels(schedule: Schedule) -> pd.DataFrame:
@@ -57,7 +65,8 @@ def get_labels(schedule: Schedule) -> pd.DataFrame:
         for spec in schedule.pipelines.values()
         for label, value in spec.labels.items()
     ]
-    return pd.DataFrame(rows, columns=["pipe_name", "label", "value"])
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["pipe_name", "label", "value"])
+    return frame
 
 
 def get_network(schedule: Schedule) -> pd.DataFrame:
@@ -74,7 +83,9 @@ def get_network(schedule: Schedule) -> pd.DataFrame:
         for downstream in spec.outputs:
             edges[(spec.name, downstream)] = None
 
-    return pd.DataFrame(list(edges), columns=["from", "to"])
+    frame: pd.DataFrame = pd.DataFrame(list(edges), columns=["from", "to"])
+
+    return frame
 
 
 def get_slot_usage(
@@ -144,13 +155,7 @@ def _slot_value(wall: datetime, slot_interval: str) -> object:
 
 
 def _slot_frame(runs: dict[object, list[str]], slot_interval: str) -> pd.DataFrame:
-    every_value: list[object] = {
-        "minute": list(range(60)),
-        "hour": list(range(24)),
-        "weekday": list(_WEEKDAY_NAMES),
-        "day": list(range(1, 32)),
-        "month": list(range(1, 13)),
-    }[slot_interval]
+    every_value: list[object] = _SLOT_VALUES[slot_interval]
     rows = [
         (
             value,
@@ -160,7 +165,10 @@ def _slot_frame(runs: dict[object, list[str]], slot_interval: str) -> pd.DataFra
         )
         for value in every_value
     ]
-    return pd.DataFrame(rows, columns=["slot", "n_pipelines", "n_runs", "pipe_names"])
+    frame: pd.DataFrame = pd.DataFrame(
+        rows, columns=["slot", "n_pipelines", "n_runs", "pipe_names"]
+    )
+    return frame
 
 
 def explain(
@@ -219,13 +227,16 @@ def _verdict(
 
 def _filter_text(spec: PipelineSpec, reason: str) -> str:
     filters = spec.timing.filters
-    allowed: list[object] = {
-        "hours": sorted(filters.hours),
-        "months": sorted(filters.months),
-        "days": [_WEEKDAY_NAMES[d] for d in sorted(filters.weekdays)]
-        or sorted(filters.month_days),
-    }[reason]
-    return f"allowed {reason}: {', '.join(str(value) for value in allowed)}"
+    if reason == "hours":
+        allowed = [str(hour) for hour in sorted(filters.hours)]
+    elif reason == "months":
+        allowed = [str(month) for month in sorted(filters.months)]
+    elif filters.weekdays:
+        allowed = [_WEEKDAY_NAMES[day] for day in sorted(filters.weekdays)]
+    else:
+        allowed = [str(day) for day in sorted(filters.month_days)]
+
+    return f"allowed {reason}: {', '.join(allowed)}"
 
 
 def _show(instant: datetime, spec: PipelineSpec) -> str:

@@ -143,11 +143,14 @@ def localize_many(walls: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     """
     index = pd.DatetimeIndex(walls.astype("datetime64[s]"))
     if tz.key == "UTC":
-        return index.as_unit("s").asi8
+        utc: np.ndarray = index.as_unit("s").asi8
+        return utc
 
     as_dst = index.tz_localize(tz.key, ambiguous=True, nonexistent="NaT")
     as_std = index.tz_localize(tz.key, ambiguous=False, nonexistent="NaT")
-    instants = np.minimum(as_dst.as_unit("s").asi8, as_std.as_unit("s").asi8)
+    instants: np.ndarray = np.minimum(
+        as_dst.as_unit("s").asi8, as_std.as_unit("s").asi8
+    )
 
     # pandas' own "shift_forward" lands 30 minutes late in zones whose clocks
     # move by half an hour (Lord Howe), so readings in a gap, which are rare,
@@ -163,4 +166,5 @@ def localize_many(walls: np.ndarray, tz: ZoneInfo) -> np.ndarray:
 def walls_of(instants: np.ndarray, tz: ZoneInfo) -> pd.DatetimeIndex:
     """Return the local wall-clock readings of int64 UTC epoch seconds."""
     index = pd.DatetimeIndex(instants.astype("datetime64[s]")).tz_localize("UTC")
-    return index.tz_convert(tz.key)
+    local: pd.DatetimeIndex = index.tz_convert(tz.key)
+    return local

@@ -88,9 +88,10 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
     the ``python3`` kernel explicitly.
     """
     if path.suffix == NOTEBOOK_SUFFIX:
-        return nbformat.read(path, as_version=4)
+        loaded: nbformat.NotebookNode = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+        return loaded
 
-    notebook = jupytext.read(path)
+    notebook: nbformat.NotebookNode = jupytext.read(path)
     notebook.metadata.setdefault("kernelspec", dict(DEFAULT_KERNELSPEC))
     return notebook
 

@@ -193,11 +193,21 @@ def _sub_daily_walls(
     cycle_start = _truncate(low, unit)
     while cycle_start <= high:
         for value in range(0, size, amount):
-            wall = cycle_start.replace(**{field: value})
+            wall = _with_field(cycle_start, field, value)
             if low <= wall <= high:
                 yield wall
 
         cycle_start += period
+
+
+def _with_field(wall: datetime, field: str, value: int) -> datetime:
+    if field == "second":
+        return wall.replace(second=value)
+
+    if field == "minute":
+        return wall.replace(minute=value)
+
+    return wall.replace(hour=value)
 
 
 def _truncate(wall: datetime, unit: str) -> datetime:

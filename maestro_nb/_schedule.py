@@ -160,7 +160,8 @@ class Schedule:
     def get_schedule(self) -> pd.DataFrame:
         """Return one row per pipeline: its notebook and resolved tags."""
         rows = [_schedule_row(spec) for spec in self.pipelines.values()]
-        return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+        return frame
 
     def last_build_errors(self) -> pd.DataFrame:
         """Return one row per build error: pipeline, notebook, tag, value, message."""
@@ -168,7 +169,8 @@ class Schedule:
             (e.pipe_name, str(e.path), e.tag, e.value, e.message)
             for e in self.build_errors
         ]
-        return pd.DataFrame(rows, columns=BUILD_ERROR_COLUMNS)
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=BUILD_ERROR_COLUMNS)
+        return frame
 
     def decide(
         self, orch_frequency: str | Frequency, check_datetime: object = None
@@ -218,7 +220,8 @@ class Schedule:
             frame[column] = pd.to_datetime(frame[column], utc=True)
 
         due_first = frame.sort_values("is_due", ascending=False, kind="stable")
-        return due_first.reset_index(drop=True)
+        table: pd.DataFrame = due_first.reset_index(drop=True)
+        return table
 
     def get_run_sequence(
         self,
@@ -336,11 +339,12 @@ def _sequence_frame(
     seconds = np.concatenate([points for _, points, _ in blocks] or [_NO_POINTS])
     primary = np.repeat([is_primary for _, _, is_primary in blocks], sizes)
     order = np.argsort(seconds, kind="stable")
-    return pd.DataFrame(
+    pipe_names = pd.Categorical.from_codes(
+        codes[order].astype(np.int64), categories=pd.Index(names)
+    )
+    frame: pd.DataFrame = pd.DataFrame(
         {
-            "pipe_name": pd.Categorical.from_codes(
-                codes[order].astype(np.int64), categories=names
-            ),
+            "pipe_name": pipe_names,
             "scheduled_time": pd.DatetimeIndex(
                 seconds[order].astype("datetime64[s]")
             ).tz_localize("UTC"),
@@ -348,6 +352,7 @@ def _sequence_frame(
         },
         columns=SEQUENCE_COLUMNS,
     )
+    return frame
 
 
 def _schedule_row(spec: PipelineSpec) -> dict[str, Any]:

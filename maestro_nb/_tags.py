@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._cycles import WEEKDAYS, StartTime, build_series, check_start_fits
-from ._cycles import parse_start_time as _parse_start_time
+from ._cycles import (
+    WEEKDAYS,
+    StartTime,
+    build_series,
+    check_start_fits,
+    parse_start_time as _parse_start_time,
+)
 from ._exceptions import FrequencyError, TagError
 from ._frequency import Frequency, parse_frequency
 from ._localtime import zone
