@@ -13,8 +13,10 @@ files (helper modules, READMEs) are not pipelines.
 from __future__ import annotations
 
 import ast
+import json
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,6 +45,8 @@ class FirstCell:
     tags: object
     has_tags: bool
     declared_parameters: frozenset[str] | None
+    kernel_name: str | None = None
+    cell_type: str = "code"
 
 
 def find_notebooks(pipeline_dir: Path, exclude: list[Path]) -> Iterator[Path]:
@@ -134,7 +138,48 @@ def read_first_cell(path: Path) -> FirstCell:
     if not isinstance(first, dict):
         raise TagError("the first cell is not a JSON object", path=path)
 
-    return _first_cell(first)
+    cell = _first_cell(first)
+    return replace(cell, kernel_name=read_kernel_name(path))
+
+
+_EDGE_BYTES = 65_536
+_KERNELSPEC = re.compile(r'"kernelspec"\s*:\s*')
+
+
+def read_kernel_name(path: Path) -> str | None:
+    """Return the notebook's kernelspec name without parsing the whole file.
+
+    The notebook-level metadata sits either after all the cells (nbformat
+    writes keys sorted) or before them, so only the last and first 64 KiB are
+    searched: the last mention of a kernelspec near the end, else the first
+    near the start. A cell whose text itself spells out a kernelspec near the
+    end of an unsorted file could mislead this; nbformat never writes one.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_EDGE_BYTES)
+        handle.seek(max(0, path.stat().st_size - _EDGE_BYTES))
+        tail = handle.read()
+
+    for text, pick_last in ((tail, True), (head, False)):
+        name = _kernelspec_name(text.decode("utf-8", errors="replace"), pick_last)
+        if name is not None:
+            return name
+
+    return None
+
+
+def _kernelspec_name(text: str, pick_last: bool) -> str | None:
+    matches = list(_KERNELSPEC.finditer(text))
+    for match in reversed(matches) if pick_last else matches:
+        try:
+            spec, _ = json.JSONDecoder().raw_decode(text, match.end())
+        except ValueError:
+            continue
+
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            return str(spec["name"])
+
+    return None
 
 
 def _first_text_cell(path: Path) -> FirstCell:
@@ -146,7 +191,9 @@ def _first_text_cell(path: Path) -> FirstCell:
     if not notebook.cells:
         raise TagError("the text notebook has no cells", path=path)
 
-    return _first_cell(dict(notebook.cells[0]))
+    kernelspec = notebook.metadata.get("kernelspec") or DEFAULT_KERNELSPEC
+    cell = _first_cell(dict(notebook.cells[0]))
+    return replace(cell, kernel_name=str(kernelspec.get("name", "python3")))
 
 
 _NO_CELLS = object()
@@ -182,7 +229,8 @@ def _first_cell(cell: dict[str, Any]) -> FirstCell:
     if is_parameters and cell.get("cell_type") == "code":
         declared = assigned_names(_source_text(cell.get("source", "")))
 
-    return FirstCell(metadata.get("maestro"), has_tags, declared)
+    cell_type = str(cell.get("cell_type", "code"))
+    return FirstCell(metadata.get("maestro"), has_tags, declared, cell_type=cell_type)
 
 
 def _source_text(source: object) -> str:

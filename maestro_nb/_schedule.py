@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -445,20 +446,83 @@ def _read_pipeline(path: Path) -> PipelineSpec:
         raise TagErrors([error]) from None
 
     if not first.has_tags:
+        kind = "" if first.cell_type == "code" else f" (a {first.cell_type} cell)"
         missing = TagError(
-            "the first cell has no 'maestro' metadata; add "
-            '{"maestro": {"frequency": "1 day"}} to its metadata '
-            '(or {"maestro": {}} for every default)',
+            f"the first cell{kind} has no 'maestro' metadata; add "
+            '{"maestro": {"frequency": "1 day"}} to the metadata of the first '
+            'cell, normally the parameters cell (or {"maestro": {}} for every '
+            "default)",
             path=path,
         )
         raise TagErrors([missing])
 
-    return parse_tags(
-        first.tags,
-        name=path.stem,
-        path=path,
-        declared_parameters=first.declared_parameters,
-    )
+    problems = [*_name_problems(path), *_kernel_problems(path, first.kernel_name)]
+    try:
+        spec = parse_tags(
+            first.tags,
+            name=path.stem,
+            path=path,
+            declared_parameters=first.declared_parameters,
+        )
+    except TagErrors as tag_problems:
+        problems.extend(tag_problems.errors)
+
+    if problems:
+        raise TagErrors(problems)
+
+    return spec
+
+
+_SAFE_NAME = re.compile(r"\w[\w.-]*")
+
+
+def _name_problems(path: Path) -> list[TagError]:
+    """A name is used in paths and in DAG tags: no spaces, quotes or slashes."""
+    if _SAFE_NAME.fullmatch(path.stem):
+        return []
+
+    return [
+        TagError(
+            f"the pipeline name {path.stem!r} (the file stem) may hold only "
+            "letters, digits, '_', '-' and '.', and must start with a letter, "
+            "digit or '_'; rename the file",
+            path=path,
+        )
+    ]
+
+
+def _kernel_problems(path: Path, kernel_name: str | None) -> list[TagError]:
+    """Refuse a notebook papermill could not start a kernel for."""
+    if kernel_name is None:
+        return [
+            TagError(
+                "the notebook names no kernel (no 'kernelspec' in its metadata); "
+                "open it in Jupyter and pick a kernel, or run "
+                f"'jupytext --set-kernel python3 {path}'",
+                path=path,
+            )
+        ]
+
+    installed = installed_kernels()
+    if kernel_name in installed:
+        return []
+
+    return [
+        TagError(
+            f"its kernel {kernel_name!r} is not installed here (installed: "
+            f"{', '.join(sorted(installed)) or 'none'}); install it, e.g. "
+            f"'python -m ipykernel install --user --name {kernel_name}'",
+            path=path,
+        )
+    ]
+
+
+@cache
+def installed_kernels() -> frozenset[str]:
+    """Return the names of the kernels installed (looked up once per process)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return frozenset(KernelSpecManager().find_kernel_specs())
 
 
 def _log_build(schedule: Schedule, found: int, quiet: bool) -> None:
