@@ -2,7 +2,8 @@
 
 The runner loads this module into each pipeline's kernel as an IPython
 extension (``--IPKernelApp.extensions``); the notebook itself is untouched.
-It records, one JSON line each, in the file named by ``MAESTRO_EVENTS_PATH``:
+It records, one JSON line each (``kind``, ``text``, ``level`` and the epoch
+``time``), in the file named by ``MAESTRO_EVENTS_PATH``:
 
 * every Python warning shown (``warnings.showwarning``), as a warning;
 * every logging record created at WARNING or above, as a warning;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -82,8 +84,9 @@ class _EventWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def write(self, kind: str, text: str) -> None:
-        line = json.dumps({"kind": kind, "text": text}) + "\n"
+    def write(self, kind: str, text: str, level: str) -> None:
+        event = {"kind": kind, "text": text, "level": level, "time": time.time()}
+        line = json.dumps(event) + "\n"
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line)
 
@@ -99,7 +102,7 @@ def _hook_warnings(writer: _EventWriter) -> None:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        writer.write(WARNING, f"{category.__name__}: {message}")
+        writer.write(WARNING, f"{category.__name__}: {message}", "WARNING")
         shown(message, category, filename, lineno, file, line)
 
     warnings.showwarning = showwarning
@@ -119,7 +122,7 @@ def _hook_log_records(writer: _EventWriter) -> None:
         except Exception:  # a bad format string must not break the notebook
             text = f"{record.levelname} {record.name}: {record.msg!r}"
 
-        writer.write(kind, text)
+        writer.write(kind, text, record.levelname)
         return record
 
     logging.setLogRecordFactory(record_factory)

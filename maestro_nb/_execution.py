@@ -32,8 +32,9 @@ from papermill.exceptions import PapermillExecutionError
 from ._capture import EVENTS_ENV, read_events
 from ._exceptions import PipelineExecutionError
 from ._localtime import UTC
-from ._notebooks import assigned_names
-from ._results import ARTIFACT_ENV, RUN_DIR_ENV, read_artifact
+from ._notebooks import NOTEBOOK_SUFFIX, assigned_names, load_notebook
+from ._handoff import INPUT_PARAMETER, Handoff, with_loader_cell
+from ._results import ARTIFACT_ENV, RUN_DIR_ENV, artifact_file
 from ._status import RunRecord, RunState
 from ._tags import PipelineSpec
 
@@ -138,7 +139,7 @@ def injected_parameters(
     """
     declared = spec.declared_parameters
     if declared is None:
-        declared = _parameters_cell_names(_read_notebook(spec.path))
+        declared = _parameters_cell_names(load_notebook(spec.path))
 
     return {name: value for name, value in offered.items() if name in declared}
 
@@ -157,6 +158,7 @@ def execute_pipeline(
     *,
     resources: dict[str, object] | None = None,
     scheduled_time: datetime | None = None,
+    handoff: Handoff | None = None,
 ) -> RunRecord:
     """Run one pipeline notebook with papermill in a fresh kernel.
 
@@ -168,6 +170,8 @@ def execute_pipeline(
         output_dir: the runs folder; the run's files go in a sub-folder.
         resources: values offered as parameters to every pipeline.
         scheduled_time: the cycle point that made the pipeline due.
+        handoff: how the upstream value reaches the notebook as
+            ``maestro_input`` (a downstream run only).
 
     Returns:
         The run's record: state, times, error, warnings, messages, artifact.
@@ -184,7 +188,11 @@ def execute_pipeline(
         output_notebook=files.notebook,
     )
     logger.info("%s: run %s started", spec.path, record.run_id)
-    record.error = _run_papermill(spec, files, resources or {}, scheduled_time)
+    offered = dict(resources or {})
+    if handoff is not None and not handoff.needs_loader:
+        offered[INPUT_PARAMETER] = handoff.value
+
+    record.error = _run_papermill(spec, files, offered, scheduled_time, handoff)
     record.ended = datetime.now(UTC)
     record.state = RunState.FAILED if record.error else RunState.COMPLETED
     _collect_results(record, files)
@@ -203,6 +211,7 @@ def _run_papermill(
     files: RunFiles,
     resources: dict[str, object],
     scheduled_time: datetime | None,
+    handoff: Handoff | None = None,
 ) -> PipelineExecutionError | None:
     offered = dict(resources)
     offered[RUN_ID_PARAMETER] = files.run_id
@@ -211,13 +220,18 @@ def _run_papermill(
 
     try:
         parameters = injected_parameters(spec, offered)
+        source = _ipynb_source(spec.path, files)
+        if handoff is not None and handoff.needs_loader:
+            target = files.notebook.with_name(f"{files.notebook.stem}.source.ipynb")
+            source = with_loader_cell(source, target, handoff)
+
         with files.kernel_log.open("ab") as kernel_log:
-            kernel_name, language = _kernel_of(spec.path)
+            kernel_name, language = _kernel_of(source)
             manager_class = _kernel_manager_class(
                 files.kernel_env(), spec.path.parent.resolve(), kernel_log
             )
             papermill.execute_notebook(
-                str(spec.path.resolve()),
+                str(source.resolve()),
                 str(files.notebook.resolve()),
                 parameters=parameters,
                 kernel_name=kernel_name,
@@ -238,6 +252,21 @@ def _run_papermill(
         )
 
     return None
+
+
+def _ipynb_source(path: Path, files: RunFiles) -> Path:
+    """Return the notebook papermill reads: a text pipeline is converted first.
+
+    The converted copy sits beside the run's other files and is removed once
+    the run's files are collected; the kernel still starts in the pipeline's
+    own folder, so its relative paths behave as they do for an ``.ipynb``.
+    """
+    if path.suffix == NOTEBOOK_SUFFIX:
+        return path
+
+    converted = files.notebook.with_name(f"{files.notebook.stem}.source.ipynb")
+    nbformat.write(load_notebook(path), str(converted))  # type: ignore[no-untyped-call]
+    return converted
 
 
 def _from_papermill(
@@ -285,8 +314,7 @@ def _collect_results(record: RunRecord, files: RunFiles) -> None:
         record.output_notebook = record.error.output_notebook
 
     record.warnings, record.messages = read_events(files.events)
-    try:
-        record.has_artifact, record.artifact = read_artifact(files.artifact)
-    except Exception as error:  # an artifact that will not load is reported, once
-        logger.warning("%s: its artifact cannot be read: %s", record.notebook, error)
-        record.warnings.append(f"artifact unreadable: {type(error).__name__}: {error}")
+    files.notebook.with_name(f"{files.notebook.stem}.source.ipynb").unlink(
+        missing_ok=True
+    )
+    record.artifact_file = artifact_file(files.artifact)

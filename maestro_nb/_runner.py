@@ -10,11 +10,8 @@ the others.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +22,8 @@ from ._exceptions import PipelineExecutionError
 from ._execution import execute_pipeline
 from ._frequency import Frequency
 from ._localtime import UTC
+from ._logs import log_routing, log_run, write_status_file
+from ._progress import Progress, progress_mode, warn_if_too_coarse
 from ._schedule import Schedule
 from ._status import RunRecord, RunReport, RunState
 from ._tags import PipelineSpec
@@ -41,10 +40,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PACKAGE_LOGGER = "maestro_nb"
-LOG_FILE_NAME = "maestro.log"
-_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
 
 def run_schedule(
     schedule: Schedule,
@@ -55,7 +50,7 @@ def run_schedule(
     n_show_next: int = 5,
     workers: int = 1,
     log_to_console: bool = False,
-    log_to_file: bool = False,
+    log_to_file: bool | str | os.PathLike[str] = False,
     log_file_max_bytes: int = 1_000_000,
     quiet: bool = False,
     output_dir: str | os.PathLike[str] = "runs",
@@ -71,11 +66,14 @@ def run_schedule(
         run_all: run every pipeline not tagged ``skip``, due or not.
         n_show_next: how many upcoming runs the summary lists.
         workers: how many pipelines run at once, each in its own kernel.
-        log_to_console: echo maestro_nb's log records to stderr during the run.
-        log_to_file: append maestro_nb's log records to
-            ``<output_dir>/maestro.log``.
-        log_file_max_bytes: size at which the log file is rotated.
-        quiet: print nothing.
+        log_to_console: write the run's log lines to stderr: what each
+            pipeline emitted, at or above its ``logLevel`` tag, and the
+            library's own INFO lines.
+        log_to_file: append the same lines to ``<output_dir>/maestro.log``
+            (``True``) or to the file at this path.
+        log_file_max_bytes: size at which the log file is rotated; the last
+            five rotated files are kept.
+        quiet: print nothing (no progress, no summary).
         output_dir: where executed notebooks and run files go.
 
     Returns:
@@ -91,11 +89,17 @@ def run_schedule(
     decisions = schedule.decide(orch_frequency, check)
     records = [_planned_record(spec, d, run_all) for spec, d in decisions]
     runs_dir = Path(output_dir)
-    with _log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
-        _run_pending(decisions, records, runs_dir, resources or {}, workers, quiet)
+    pending = sum(record.state is RunState.PENDING for record in records)
+    with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
+        warn_if_too_coarse(schedule, orch_frequency, quiet)
+        with Progress(pending, progress_mode(quiet)) as progress:
+            _run_pending(
+                decisions, records, runs_dir, resources or {}, workers, progress
+            )
 
     report = RunReport(records, check, str(orch_frequency))
     schedule.last_run = report
+    write_status_file(report, runs_dir)
     if not quiet:
         print(_summary(report, n_show_next))
 
@@ -126,7 +130,7 @@ def _run_pending(
     runs_dir: Path,
     resources: dict[str, object],
     workers: int,
-    quiet: bool,
+    progress: Progress,
 ) -> None:
     """Run the pending records' pipelines and put their results in place."""
     pending = [i for i, r in enumerate(records) if r.state is RunState.PENDING]
@@ -139,7 +143,7 @@ def _run_pending(
             spec = decisions[index][0]
             scheduled = records[index].scheduled_time
             future = pool.submit(
-                execute_pipeline,
+                progress.track(spec.name, execute_pipeline),
                 spec,
                 runs_dir,
                 resources=resources,
@@ -150,8 +154,8 @@ def _run_pending(
         for future in as_completed(futures):
             index = futures[future]
             records[index] = _finished_record(future, records[index])
-            if not quiet:
-                print(_run_line(records[index]), flush=True)
+            log_run(records[index], decisions[index][0].log_level, runs_dir)
+            progress.finished(records[index])
 
 
 def _finished_record(future: Future[RunRecord], planned: RunRecord) -> RunRecord:
@@ -168,27 +172,7 @@ def _finished_record(future: Future[RunRecord], planned: RunRecord) -> RunRecord
         return planned
 
     record.next_run = planned.next_run
-    for text in record.warnings:
-        logger.debug("%s: warning: %s", record.notebook, text)
-
-    for text in record.messages:
-        logger.debug("%s: message: %s", record.notebook, text)
-
     return record
-
-
-def _run_line(record: RunRecord) -> str:
-    duration = record.duration if record.duration is not None else 0.0
-    line = f"  {record.state.value:<9} {record.pipe_name}  {duration:.1f} s"
-    if record.error is not None:
-        where = (
-            f" in cell {record.error.cell_index}"
-            if record.error.cell_index is not None
-            else ""
-        )
-        line += f"  ({record.error.ename}: {record.error.evalue}{where})"
-
-    return line
 
 
 def _summary(report: RunReport, n_show_next: int) -> str:
@@ -211,47 +195,6 @@ def _summary(report: RunReport, n_show_next: int) -> str:
             lines.append(f"  {row.next_run:%Y-%m-%d %H:%M} UTC  {row.pipe_name}")
 
     return "\n".join(lines)
-
-
-@contextmanager
-def _log_routing(
-    to_console: bool, to_file: bool, runs_dir: Path, max_bytes: int
-) -> Iterator[None]:
-    """Attach the handlers the caller asked for to the package logger, for one run.
-
-    The library configures no logging on its own; these handlers exist only
-    because the caller passed ``log_to_console`` or ``log_to_file``, and they
-    are removed when the run ends.
-    """
-    package_logger = logging.getLogger(PACKAGE_LOGGER)
-    handlers: list[logging.Handler] = []
-    if to_console:
-        handlers.append(logging.StreamHandler())
-
-    if to_file:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                runs_dir / LOG_FILE_NAME, maxBytes=max_bytes, backupCount=1
-            )
-        )
-
-    level = package_logger.level
-    for handler in handlers:
-        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
-        package_logger.addHandler(handler)
-
-    if handlers and package_logger.getEffectiveLevel() > logging.INFO:
-        package_logger.setLevel(logging.INFO)
-
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            package_logger.removeHandler(handler)
-            handler.close()
-
-        package_logger.setLevel(level)
 
 
 def get_status(schedule: Schedule) -> pd.DataFrame:
