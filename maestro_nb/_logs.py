@@ -105,7 +105,9 @@ def log_run(record: RunRecord, log_level: str, output_dir: Path) -> None:
     pipeline_logger = logging.getLogger(f"{PIPELINE_LOGGER}.{record.pipe_name}")
     for event in events:
         extra = {"pipe": record.pipe_name, "event_time": event.time}
-        pipeline_logger.log(event.level, "%s", event.text, extra=extra)
+        # "WARNING pipe: odd" is logged as "pipe: odd" on a [WARN] line.
+        text = event.text.removeprefix(f"{logging.getLevelName(event.level)} ")
+        pipeline_logger.log(event.level, "%s", text, extra=extra)
 
 
 def run_events(record: RunRecord, output_dir: Path) -> list[PipelineEvent]:
