@@ -183,7 +183,9 @@ class RunHistory:
         with self.engine.connect() as connection:
             rows = connection.execute(query.order_by(_RUNS.c.started)).all()
 
-        frame = pd.DataFrame([tuple(row) for row in rows], columns=HISTORY_COLUMNS)
+        frame: pd.DataFrame = pd.DataFrame(
+            [tuple(row) for row in rows], columns=HISTORY_COLUMNS
+        )
         for column in ("slot", "scheduled_time", "started", "ended"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
 
