@@ -15,6 +15,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._deploy import (
+        ProjectPaths as ProjectPaths,
+        on_posit_connect as on_posit_connect,
+        project_paths as project_paths,
+        write_deploy_files as write_deploy_files,
+    )
     from ._exceptions import (
         FrequencyError as FrequencyError,
         MaestroError as MaestroError,
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
         ScheduleBuildError as ScheduleBuildError,
         TagError as TagError,
     )
+    from ._report import Summary as Summary, report as report
     from ._results import output as output, run_dir as run_dir
     from ._runner import (
         get_artifacts as get_artifacts,
@@ -51,8 +58,10 @@ _EXPORTS: dict[str, str] = {
     "PipelineExecutionError": "_exceptions",
     "PipelineNotFoundError": "_exceptions",
     "PipelineRunError": "_exceptions",
+    "ProjectPaths": "_deploy",
     "Schedule": "_schedule",
     "ScheduleBuildError": "_exceptions",
+    "Summary": "_report",
     "TagError": "_exceptions",
     "build_schedule": "_schedule",
     "check_schedule": "_schedule",
@@ -64,9 +73,13 @@ _EXPORTS: dict[str, str] = {
     "last_run_errors": "_runner",
     "last_run_messages": "_runner",
     "last_run_warnings": "_runner",
+    "on_posit_connect": "_deploy",
     "output": "_results",
+    "project_paths": "_deploy",
+    "report": "_report",
     "run_dir": "_results",
     "run_schedule": "_runner",
+    "write_deploy_files": "_deploy",
 }
 
 __all__ = sorted(_EXPORTS)

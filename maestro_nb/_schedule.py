@@ -32,6 +32,7 @@ from ._tags import PipelineSpec, TagErrors, parse_tags
 from ._timing import LOOKAHEAD_YEARS, Decision, add_years
 
 if TYPE_CHECKING:
+    from ._report import Summary
     from ._status import RunReport
 
 __all__ = [
@@ -293,6 +294,29 @@ class Schedule:
     ) -> str:
         """Say in plain words why a pipeline is or is not due at an instant."""
         return explain(self, name, check_datetime, orch_frequency)
+
+    def summary(
+        self,
+        *,
+        orch_frequency: str | None = None,
+        n_show_next: int = 5,
+        horizon: str = "auto",
+        link_base: str | os.PathLike[str] | None = None,
+    ) -> Summary:
+        """Return the summary page of this schedule and its last run.
+
+        Display it in a notebook or ``.save()`` it as HTML; the arguments are
+        those of :class:`maestro_nb.Summary`.
+        """
+        from ._report import report
+
+        return report(
+            self,
+            orch_frequency=orch_frequency,
+            n_show_next=n_show_next,
+            horizon=horizon,
+            link_base=link_base,
+        )
 
     def get_status(self) -> pd.DataFrame:
         """Return one row per pipeline of the last run: how and when it ran.
