@@ -15,6 +15,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._authoring import (
+        create_maestro as create_maestro,
+        create_orchestrator as create_orchestrator,
+        create_pipeline as create_pipeline,
+    )
     from ._deploy import (
         ProjectPaths as ProjectPaths,
         on_posit_connect as on_posit_connect,
@@ -65,6 +70,9 @@ _EXPORTS: dict[str, str] = {
     "TagError": "_exceptions",
     "build_schedule": "_schedule",
     "check_schedule": "_schedule",
+    "create_maestro": "_authoring",
+    "create_orchestrator": "_authoring",
+    "create_pipeline": "_authoring",
     "get_artifacts": "_runner",
     "get_run_sequence": "_schedule",
     "get_schedule": "_schedule",
