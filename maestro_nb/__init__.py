@@ -27,6 +27,8 @@ if TYPE_CHECKING:
         write_deploy_files as write_deploy_files,
     )
     from ._exceptions import (
+        ConditionError as ConditionError,
+        FanOutError as FanOutError,
         FrequencyError as FrequencyError,
         MaestroError as MaestroError,
         PipelineExecutionError as PipelineExecutionError,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from ._runner import (
         get_artifacts as get_artifacts,
         get_status as get_status,
+        invoke as invoke,
         last_run_errors as last_run_errors,
         last_run_messages as last_run_messages,
         last_run_warnings as last_run_warnings,
@@ -58,6 +61,8 @@ if TYPE_CHECKING:
 # Each public name and the private module that defines it.
 _EXPORTS: dict[str, str] = {
     "BuildError": "_schedule",
+    "ConditionError": "_exceptions",
+    "FanOutError": "_exceptions",
     "FrequencyError": "_exceptions",
     "MaestroError": "_exceptions",
     "PipelineExecutionError": "_exceptions",
@@ -77,6 +82,7 @@ _EXPORTS: dict[str, str] = {
     "get_run_sequence": "_schedule",
     "get_schedule": "_schedule",
     "get_status": "_runner",
+    "invoke": "_runner",
     "last_build_errors": "_schedule",
     "last_run_errors": "_runner",
     "last_run_messages": "_runner",

@@ -5,6 +5,8 @@
     ├── FrequencyError (ValueError)      a frequency string is not valid
     ├── PipelineNotFoundError (LookupError)
     ├── ScheduleBuildError (ValueError)  no pipeline could be built at all
+    ├── ConditionError (ValueError)      a runIf cannot give a True/False verdict
+    ├── FanOutError (ValueError)         a map cannot split its upstream value
     ├── PipelineRunError (RuntimeError)  at least one pipeline failed in a run
     └── PipelineExecutionError (RuntimeError)  one pipeline's notebook failed
 
@@ -17,6 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "ConditionError",
+    "FanOutError",
     "FrequencyError",
     "MaestroError",
     "PipelineExecutionError",
@@ -145,3 +149,22 @@ class PipelineExecutionError(MaestroError, RuntimeError):
         )
         where = f" in cell {cell_index}" if cell_index is not None else ""
         super().__init__(f"{self.path}: {ename}: {evalue}{where}")
+
+
+class ConditionError(MaestroError, ValueError):
+    """A ``runIf`` expression is refused, raises, or does not return a boolean."""
+
+    def __init__(self, expression: str, reason: str) -> None:
+        self.expression = expression
+        self.reason = reason
+        super().__init__(f"runIf {expression!r}: {reason}")
+
+
+class FanOutError(MaestroError, ValueError):
+    """A ``map`` cannot split its upstream value into runs."""
+
+    def __init__(self, fields: tuple[str, ...], reason: str) -> None:
+        self.fields = fields
+        self.reason = reason
+        what = f"map over {' '.join(fields)!r}" if fields else "map"
+        super().__init__(f"{what}: {reason}")

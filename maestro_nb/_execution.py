@@ -31,9 +31,10 @@ from papermill.exceptions import PapermillExecutionError
 
 from ._capture import EVENTS_ENV, read_events
 from ._exceptions import PipelineExecutionError
+from ._handoff import INPUT_PARAMETER, Handoff, with_loader_cell
 from ._localtime import UTC
 from ._notebooks import NOTEBOOK_SUFFIX, assigned_names, load_notebook
-from ._results import ARTIFACT_ENV, RUN_DIR_ENV, read_artifact
+from ._results import ARTIFACT_ENV, RUN_DIR_ENV, artifact_file
 from ._status import RunRecord, RunState
 from ._tags import PipelineSpec
 
@@ -157,6 +158,7 @@ def execute_pipeline(
     *,
     resources: dict[str, object] | None = None,
     scheduled_time: datetime | None = None,
+    handoff: Handoff | None = None,
 ) -> RunRecord:
     """Run one pipeline notebook with papermill in a fresh kernel.
 
@@ -168,6 +170,8 @@ def execute_pipeline(
         output_dir: the runs folder; the run's files go in a sub-folder.
         resources: values offered as parameters to every pipeline.
         scheduled_time: the cycle point that made the pipeline due.
+        handoff: how the upstream value reaches the notebook as
+            ``maestro_input`` (a downstream run only).
 
     Returns:
         The run's record: state, times, error, warnings, messages, artifact.
@@ -184,7 +188,11 @@ def execute_pipeline(
         output_notebook=files.notebook,
     )
     logger.info("%s: run %s started", spec.path, record.run_id)
-    record.error = _run_papermill(spec, files, resources or {}, scheduled_time)
+    offered = dict(resources or {})
+    if handoff is not None and not handoff.needs_loader:
+        offered[INPUT_PARAMETER] = handoff.value
+
+    record.error = _run_papermill(spec, files, offered, scheduled_time, handoff)
     record.ended = datetime.now(UTC)
     record.state = RunState.FAILED if record.error else RunState.COMPLETED
     _collect_results(record, files)
@@ -203,6 +211,7 @@ def _run_papermill(
     files: RunFiles,
     resources: dict[str, object],
     scheduled_time: datetime | None,
+    handoff: Handoff | None = None,
 ) -> PipelineExecutionError | None:
     offered = dict(resources)
     offered[RUN_ID_PARAMETER] = files.run_id
@@ -212,6 +221,10 @@ def _run_papermill(
     try:
         parameters = injected_parameters(spec, offered)
         source = _ipynb_source(spec.path, files)
+        if handoff is not None and handoff.needs_loader:
+            target = files.notebook.with_name(f"{files.notebook.stem}.source.ipynb")
+            source = with_loader_cell(source, target, handoff)
+
         with files.kernel_log.open("ab") as kernel_log:
             kernel_name, language = _kernel_of(source)
             manager_class = _kernel_manager_class(
@@ -304,8 +317,4 @@ def _collect_results(record: RunRecord, files: RunFiles) -> None:
     files.notebook.with_name(f"{files.notebook.stem}.source.ipynb").unlink(
         missing_ok=True
     )
-    try:
-        record.has_artifact, record.artifact = read_artifact(files.artifact)
-    except Exception as error:  # an artifact that will not load is reported, once
-        logger.warning("%s: its artifact cannot be read: %s", record.notebook, error)
-        record.warnings.append(f"artifact unreadable: {type(error).__name__}: {error}")
+    record.artifact_file = artifact_file(files.artifact)

@@ -7,6 +7,10 @@ writes JSON when the value survives a JSON round trip unchanged, and a pickle
 otherwise (pandas DataFrames, datetimes, tuples, NaN). Outside a run, with
 neither variable set, :func:`output` just returns the value, so a notebook
 still runs by hand.
+
+The same files carry values between pipelines: a downstream kernel reads its
+upstream's artifact file with :func:`read_value`, so a large value never
+passes through the orchestrator's memory on its way.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ import tempfile
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["output", "read_artifact", "run_dir"]
+__all__ = [
+    "artifact_file",
+    "output",
+    "read_artifact",
+    "read_value",
+    "run_dir",
+    "write_value",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +111,57 @@ def read_artifact(base: Path) -> tuple[bool, object]:
             return True, pickle.load(handle)
 
     return False, None
+
+
+def artifact_file(base: Path) -> Path | None:
+    """Return the file a run's artifact was written to, or None without one."""
+    for suffix in (JSON_SUFFIX, PICKLE_SUFFIX):
+        path = _suffixed(base, suffix)
+        if path.exists():
+            return path
+
+    return None
+
+
+def write_value(base: Path, value: object) -> Path:
+    """Write ``value`` beside ``base`` as JSON when it survives that, else pickle.
+
+    Returns:
+        The file written (``base`` with ``.json`` or ``.pickle`` added).
+    """
+    as_json = _json_text(value)
+    if as_json is not None:
+        path = _suffixed(base, JSON_SUFFIX)
+        _replace(path, as_json.encode("utf-8"))
+    else:
+        path = _suffixed(base, PICKLE_SUFFIX)
+        _replace(path, pickle.dumps(value))
+
+    return path
+
+
+def read_value(files: object) -> object:
+    """Load the values named by a tree of files: a path, a list or a dict of them.
+
+    This is what the loader cell of a downstream run calls in its kernel;
+    ``None`` leaves stand for an upstream that handed back nothing.
+    """
+    if files is None:
+        return None
+
+    if isinstance(files, list):
+        return [read_value(item) for item in files]
+
+    if isinstance(files, dict):
+        return {key: read_value(item) for key, item in files.items()}
+
+    path = Path(str(files))
+    if path.suffix == JSON_SUFFIX:
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    # Only files our own runs wrote are ever named here (see read_artifact).
+    with path.open("rb") as handle:
+        return pickle.load(handle)
 
 
 def _json_text(value: object) -> str | None:

@@ -4,22 +4,22 @@ Due pipelines start in run order, ``workers`` at a time. Each run is one
 papermill execution in a fresh kernel of its own (see ``_execution``), driven
 from a worker thread: the threads only wait on their kernels, so the kernels
 really run side by side. A pipeline that fails is recorded and never stops
-the others.
+the others. Pipelines downstream of a run start as soon as it completes (see
+``_dispatch``); :func:`invoke` runs one pipeline now with its downstream DAG.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ._clock import resolve_check_datetime
-from ._exceptions import PipelineExecutionError
-from ._execution import execute_pipeline
+from ._dag import Edges
+from ._dispatch import Dispatcher, Job, Runner, run_tree
 from ._frequency import Frequency
 from ._localtime import UTC
 from ._logs import log_routing, log_run, write_status_file
@@ -32,6 +32,7 @@ from ._timing import Decision
 __all__ = [
     "get_artifacts",
     "get_status",
+    "invoke",
     "last_run_errors",
     "last_run_messages",
     "last_run_warnings",
@@ -87,33 +88,113 @@ def run_schedule(
 
     check = resolve_check_datetime(check_datetime)
     decisions = schedule.decide(orch_frequency, check)
-    records = [_planned_record(spec, d, run_all) for spec, d in decisions]
+    downstream = schedule.downstream_names
+    records = [
+        _planned_record(spec, d, run_all, spec.name in downstream)
+        for spec, d in decisions
+    ]
     runs_dir = Path(output_dir)
-    pending = sum(record.state is RunState.PENDING for record in records)
+    roots = [
+        Job(spec, record.scheduled_time)
+        for (spec, _), record in zip(decisions, records, strict=True)
+        if record.state is RunState.PENDING
+    ]
     with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
         warn_if_too_coarse(schedule, orch_frequency, quiet)
-        with Progress(pending, progress_mode(quiet)) as progress:
-            _run_pending(
-                decisions, records, runs_dir, resources or {}, workers, progress
-            )
+        report, tree = _dispatch(
+            schedule, records, roots, runs_dir, resources or {}, workers, quiet
+        )
 
-    report = RunReport(records, check, str(orch_frequency))
-    schedule.last_run = report
-    write_status_file(report, runs_dir)
-    if not quiet:
-        print(_summary(report, n_show_next))
-
+    report.check_datetime, report.orch_frequency = check, str(orch_frequency)
+    _finish(schedule, report, runs_dir, _summary(report, n_show_next, tree), quiet)
     return schedule
 
 
-def _planned_record(spec: PipelineSpec, decision: Decision, run_all: bool) -> RunRecord:
+def invoke(
+    schedule: Schedule,
+    pipe_name: str,
+    resources: dict[str, object] | None = None,
+    workers: int = 1,
+    log_to_console: bool = False,
+    log_to_file: bool | str | os.PathLike[str] = False,
+    log_file_max_bytes: int = 1_000_000,
+    quiet: bool = False,
+    output_dir: str | os.PathLike[str] = "runs",
+) -> Schedule:
+    """Run one pipeline now, whatever its schedule, ``skip`` or ``runIf``, then its DAG.
+
+    Its downstream pipelines follow as in :func:`run_schedule` (their own
+    ``runIf`` and ``map`` apply). An invoked downstream pipeline receives
+    ``maestro_input = None``, its notebook's default. The status and
+    artifacts of the run replace the schedule's last run, covering the
+    invoked pipeline and its descendants.
+
+    Args:
+        schedule: the schedule from :func:`build_schedule`.
+        pipe_name: the pipeline to run.
+        resources: values injected as parameters, as in :func:`run_schedule`.
+        workers: how many pipelines run at once.
+        log_to_console: as in :func:`run_schedule`.
+        log_to_file: as in :func:`run_schedule`.
+        log_file_max_bytes: as in :func:`run_schedule`.
+        quiet: print nothing.
+        output_dir: where executed notebooks and run files go.
+
+    Returns:
+        ``schedule``, its ``last_run`` set to this run's report.
+
+    Raises:
+        PipelineNotFoundError: no pipeline of that name built.
+        ValueError: ``workers`` is below 1.
+    """
+    spec = schedule.pipeline(pipe_name)
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, not {workers!r}")
+
+    now = datetime.now(UTC)
+    names = [
+        pipe_name,
+        *sorted(Edges(schedule.pipelines.values()).descendants(pipe_name)),
+    ]
+    records = [
+        RunRecord(name, schedule.pipelines[name].path, RunState.NOT_DUE)
+        for name in names
+    ]
+    runs_dir = Path(output_dir)
+    root = Job(spec, now, check_run_if=False)
+    with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
+        report, tree = _dispatch(
+            schedule, records, [root], runs_dir, resources or {}, workers, quiet
+        )
+
+    report.check_datetime, report.orch_frequency = now, "invoke"
+    _finish(schedule, report, runs_dir, _summary(report, 0, tree), quiet)
+    return schedule
+
+
+def _finish(
+    schedule: Schedule, report: RunReport, runs_dir: Path, summary: str, quiet: bool
+) -> None:
+    schedule.last_run = report
+    write_status_file(report, runs_dir)
+    if not quiet:
+        print(summary)
+
+
+def _planned_record(
+    spec: PipelineSpec, decision: Decision, run_all: bool, is_downstream: bool
+) -> RunRecord:
     record = RunRecord(
         spec.name,
         spec.path,
         scheduled_time=decision.scheduled_time,
         next_run=decision.next_run,
     )
-    if spec.skip:
+    if is_downstream:
+        # Replaced by its runs if an upstream of it runs.
+        record.state = RunState.NOT_DUE
+        record.note = "runs when its upstream runs"
+    elif spec.skip:
         record.state = RunState.SKIPPED
     elif decision.is_due or run_all:
         record.state = RunState.PENDING
@@ -124,58 +205,63 @@ def _planned_record(spec: PipelineSpec, decision: Decision, run_all: bool) -> Ru
     return record
 
 
-def _run_pending(
-    decisions: list[tuple[PipelineSpec, Decision]],
-    records: list[RunRecord],
+def _dispatch(
+    schedule: Schedule,
+    planned: list[RunRecord],
+    roots: list[Job],
     runs_dir: Path,
     resources: dict[str, object],
     workers: int,
-    progress: Progress,
-) -> None:
-    """Run the pending records' pipelines and put their results in place."""
-    pending = [i for i, r in enumerate(records) if r.state is RunState.PENDING]
-    if not pending:
-        return
+    quiet: bool,
+) -> tuple[RunReport, list[str]]:
+    """Run the root jobs and their DAG; return the report and the console tree."""
+    with Progress(len(roots), progress_mode(quiet)) as progress:
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="maestro_nb") as pool:
-        futures: dict[Future[RunRecord], int] = {}
-        for index in pending:
-            spec = decisions[index][0]
-            scheduled = records[index].scheduled_time
-            future = pool.submit(
-                progress.track(spec.name, execute_pipeline),
-                spec,
-                runs_dir,
-                resources=resources,
-                scheduled_time=scheduled,
-            )
-            futures[future] = index
+        def on_record(record: RunRecord) -> None:
+            if record.is_invoked:
+                log_level = schedule.pipelines[record.pipe_name].log_level
+                log_run(record, log_level, runs_dir)
+                progress.finished(record)
+            else:
+                logger.info("%s: not run: %s", record.notebook, record.note)
 
-        for future in as_completed(futures):
-            index = futures[future]
-            records[index] = _finished_record(future, records[index])
-            log_run(records[index], decisions[index][0].log_level, runs_dir)
-            progress.finished(records[index])
+        def track(job: Job, work: Runner) -> Runner:
+            if job.parents:
+                progress.total += 1
 
+            return progress.track(job.spec.name, work)
 
-def _finished_record(future: Future[RunRecord], planned: RunRecord) -> RunRecord:
-    """Return the run's record; a run that could not even start becomes a failure."""
-    try:
-        record = future.result()
-    except Exception as error:
-        logger.exception("%s: the run could not start", planned.notebook)
-        planned.state = RunState.FAILED
-        planned.ended = datetime.now(UTC)
-        planned.error = PipelineExecutionError(
-            planned.notebook, type(error).__name__, str(error)
+        dispatcher = Dispatcher(
+            schedule.pipelines, runs_dir, resources, on_record, track
         )
-        return planned
+        made = dispatcher.run(roots, workers)
 
-    record.next_run = planned.next_run
-    return record
+    records = _merged(schedule, planned, made)
+    tree = run_tree(records, dispatcher.links)
+    return RunReport(records, datetime.now(UTC), ""), tree
 
 
-def _summary(report: RunReport, n_show_next: int) -> str:
+def _merged(
+    schedule: Schedule, planned: list[RunRecord], made: list[RunRecord]
+) -> list[RunRecord]:
+    """Replace each planned record by its pipeline's runs, in DAG tree order."""
+    runs: dict[str, list[RunRecord]] = {}
+    for record in made:
+        runs.setdefault(record.pipe_name, []).append(record)
+
+    by_name: dict[str, list[RunRecord]] = {}
+    for record in planned:
+        found = runs.get(record.pipe_name, [record])
+        for run in found:
+            run.next_run = record.next_run
+
+        by_name[record.pipe_name] = found
+
+    order = Edges(schedule.pipelines.values()).tree_order(by_name)
+    return [record for name in order if name in by_name for record in by_name[name]]
+
+
+def _summary(report: RunReport, n_show_next: int, tree: list[str]) -> str:
     invoked = len(report.invoked)
     lines = [
         f"maestro_nb: {invoked} of {len(report.records)} pipelines run at "
@@ -186,7 +272,11 @@ def _summary(report: RunReport, n_show_next: int) -> str:
     for record in report.records:
         if record.error is not None:
             kept = record.error.output_notebook or "no executed notebook"
-            lines.append(f"  failed: {record.pipe_name}: see {kept}")
+            lines.append(f"  failed: {record.label}: see {kept}")
+
+    if tree:
+        lines.append("DAG runs:")
+        lines.extend(tree)
 
     upcoming = report.next_runs(n_show_next)
     if n_show_next > 0 and not upcoming.empty:
@@ -198,13 +288,17 @@ def _summary(report: RunReport, n_show_next: int) -> str:
 
 
 def get_status(schedule: Schedule) -> pd.DataFrame:
-    """Return the status of every pipeline in the last run (one row each)."""
+    """Return the status of the last run (one row per run, see ``Schedule``)."""
     return schedule.get_status()
 
 
-def get_artifacts(schedule: Schedule) -> dict[str, object]:
-    """Return the value each pipeline of the last run handed back with ``output()``."""
-    return schedule.get_artifacts()
+def get_artifacts(schedule: Schedule, by_run: bool = False) -> dict[str, object]:
+    """Return the values the last run's pipelines handed back with ``output()``.
+
+    See :meth:`RunReport.artifacts`: by pipeline name (a list for a pipeline
+    that ran more than once), or by run id with ``by_run=True``.
+    """
+    return schedule.get_artifacts(by_run)
 
 
 def last_run_errors(schedule: Schedule) -> dict[str, str]:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._clock import resolve_check_datetime
+from ._dag import check_dag
 from ._exceptions import PipelineNotFoundError, ScheduleBuildError, TagError
 from ._frequency import Frequency, parse_orch_frequency
 from ._inspect import explain, get_flags, get_labels, get_network, get_slot_usage
@@ -91,6 +92,7 @@ class Schedule:
     Attributes:
         pipelines: every pipeline that built, by name, in run order.
         build_errors: one entry per problem found in a notebook.
+        build_warnings: one sentence per tag that was read but is ignored.
         pipeline_dir: the folder the notebooks were read from.
         last_run: what the latest :func:`run_schedule` on it did, if any.
     """
@@ -106,6 +108,7 @@ class Schedule:
         self.build_errors: list[BuildError] = list(build_errors)
         self.pipeline_dir = pipeline_dir
         self.last_run: RunReport | None = None
+        self.build_warnings: list[str] = []
 
     def __repr__(self) -> str:
         return (
@@ -334,9 +337,22 @@ class Schedule:
 
         return self.last_run.status()
 
-    def get_artifacts(self) -> dict[str, object]:
-        """Return the value each pipeline of the last run handed to ``output()``."""
-        return {} if self.last_run is None else self.last_run.artifacts()
+    def get_artifacts(self, by_run: bool = False) -> dict[str, object]:
+        """Return the values the last run's pipelines handed to ``output()``.
+
+        By pipeline name, a pipeline that ran more than once (``map``
+        iterations, two lineages) maps to the list of its values in run
+        order; with ``by_run=True`` the keys are run ids.
+        """
+        return {} if self.last_run is None else self.last_run.artifacts(by_run)
+
+    def invoke(
+        self, pipe_name: str, resources: dict[str, object] | None = None, **kwargs: Any
+    ) -> Schedule:
+        """Run one pipeline now, then its downstream DAG (see :func:`invoke`)."""
+        from ._runner import invoke
+
+        return invoke(self, pipe_name, resources, **kwargs)
 
     def last_run_errors(self) -> dict[str, str]:
         """Return the error of each pipeline that failed in the last run."""
@@ -434,7 +450,10 @@ def build_schedule(
     exclude = [Path(output_dir)] if output_dir is not None else []
     paths = list(find_notebooks(folder, exclude))
     specs, errors = _read_pipelines(paths)
-    schedule = Schedule(specs, errors, folder)
+    dag = check_dag(specs, {error.pipe_name for error in errors})
+    errors.extend(BuildError.from_tag_error(name, e) for name, e in dag.errors)
+    schedule = Schedule(dag.specs, errors, folder)
+    schedule.build_warnings = dag.warnings
     _log_build(schedule, len(paths), quiet)
     return schedule
 
@@ -555,12 +574,18 @@ def _log_build(schedule: Schedule, found: int, quiet: bool) -> None:
     for error in schedule.build_errors:
         logger.error("build error: %s", error.message)
 
+    for warning in schedule.build_warnings:
+        logger.warning("build warning: %s", warning)
+
     if quiet:
         return
 
     print(f"maestro_nb: {built} of {found} pipelines scheduled")
     for error in schedule.build_errors:
         print(f"  build error: {error.message}")
+
+    for warning in schedule.build_warnings:
+        print(f"  build warning: {warning}")
 
 
 def get_schedule(schedule: Schedule) -> pd.DataFrame:

@@ -1,23 +1,31 @@
 """Run states, one record per pipeline and run, and the report of a whole run.
 
 The state names agree with papermill's (``pending``, ``running``,
-``completed``, ``failed``); ``skipped`` and ``not_due`` say why a pipeline
-was not invoked at all. Every instant is an aware UTC datetime and every
-duration is in seconds.
+``completed``, ``failed``); ``skipped``, ``not_due`` and ``upstream_failed``
+say why a pipeline was not invoked at all. A pipeline of a DAG may run more
+than once in one orchestrator run (once per ``map`` iteration, once per
+lineage that reaches it), and every run has a record and a status row of its
+own. Every instant is an aware UTC datetime and every duration is in seconds.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
 from ._exceptions import PipelineExecutionError
+from ._results import read_value
 
 __all__ = ["STATUS_COLUMNS", "RunRecord", "RunReport", "RunState", "empty_status"]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 STATUS_COLUMNS = [
     "pipe_name",
@@ -32,6 +40,10 @@ STATUS_COLUMNS = [
     "warnings",
     "messages",
     "run_id",
+    "input_run_id",
+    "lineage",
+    "iteration",
+    "note",
     "output_notebook",
     "scheduled_time",
     "next_run",
@@ -49,6 +61,7 @@ class RunState(str, enum.Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
     NOT_DUE = "not_due"
+    UPSTREAM_FAILED = "upstream_failed"
 
     def __str__(self) -> str:
         return self.value
@@ -69,12 +82,17 @@ class RunRecord:
         started: when its kernel was asked to start.
         ended: when the executed notebook was complete.
         output_notebook: the executed copy of the notebook.
-        artifact: the value the notebook handed back with ``output()``.
-        has_artifact: whether ``artifact`` holds a value (it may be ``None``).
+        artifact_file: the file ``output()`` wrote, read on demand (see
+            ``artifact``), so finished runs hold no large values in memory.
         error: why it failed, if it did.
         warnings: the warnings it emitted (Python warnings, log records at
             WARNING and above).
         messages: its log records below WARNING.
+        input_run_ids: the upstream runs that fed this one (several for a
+            ``collect`` fan-in); empty for a root run.
+        lineage: the chain of pipelines that led here, ``"extract->load"``.
+        iteration: the run's index among the runs of one ``map`` fan-out.
+        note: why it did not run, when that is not obvious from its state.
     """
 
     pipe_name: str
@@ -86,11 +104,38 @@ class RunRecord:
     started: datetime | None = None
     ended: datetime | None = None
     output_notebook: Path | None = None
-    artifact: object = None
-    has_artifact: bool = False
+    artifact_file: Path | None = None
     error: PipelineExecutionError | None = None
     warnings: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    input_run_ids: tuple[str, ...] = ()
+    lineage: str | None = None
+    iteration: int | None = None
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The pipeline's name, with ``[i]`` for an iteration of a ``map``."""
+        if self.iteration is None:
+            return self.pipe_name
+
+        return f"{self.pipe_name}[{self.iteration}]"
+
+    @property
+    def has_artifact(self) -> bool:
+        """Whether the run handed back a value (which may be ``None``)."""
+        return self.artifact_file is not None
+
+    @property
+    def artifact(self) -> object:
+        """The value the notebook handed back with ``output()``, read from its file.
+
+        Raises:
+            OSError: the file is gone.
+            Exception: whatever unpickling raises for a value that cannot be
+                rebuilt outside its kernel (a class defined in the notebook).
+        """
+        return read_value(self.artifact_file)
 
     @property
     def is_invoked(self) -> bool:
@@ -131,6 +176,10 @@ class RunRecord:
             "warnings": len(self.warnings),
             "messages": len(self.messages),
             "run_id": self.run_id,
+            "input_run_id": ",".join(self.input_run_ids) or None,
+            "lineage": self.lineage or self.pipe_name,
+            "iteration": self.iteration,
+            "note": self.note,
             "output_notebook": (
                 str(self.output_notebook) if self.output_notebook else None
             ),
@@ -160,13 +209,13 @@ class RunReport:
 
     @property
     def failed(self) -> list[str]:
-        """The names of the pipelines that failed."""
-        return [r.pipe_name for r in self.records if r.state is RunState.FAILED]
+        """The pipelines that failed (``name[i]`` for a ``map`` iteration)."""
+        return [r.label for r in self.records if r.state is RunState.FAILED]
 
     @property
     def succeeded(self) -> list[str]:
-        """The names of the pipelines that completed."""
-        return [r.pipe_name for r in self.records if r.state is RunState.COMPLETED]
+        """The pipelines that completed (``name[i]`` for a ``map`` iteration)."""
+        return [r.label for r in self.records if r.state is RunState.COMPLETED]
 
     def status(self) -> pd.DataFrame:
         """Return one row per pipeline, in run order (see ``STATUS_COLUMNS``)."""
@@ -184,21 +233,74 @@ class RunReport:
         frame = frame.sort_values("next_run", kind="stable").reset_index(drop=True)
         return frame if n is None else frame.head(n)
 
-    def artifacts(self) -> dict[str, object]:
-        """Return the value each pipeline handed back with ``output()``."""
-        return {r.pipe_name: r.artifact for r in self.records if r.has_artifact}
+    def artifacts(self, by_run: bool = False) -> dict[str, object]:
+        """Return the values handed back with ``output()``, read from their files.
+
+        Args:
+            by_run: key by run id instead of by pipeline name. By name, a
+                pipeline that ran more than once in the run (``map``
+                iterations, two lineages) maps to the list of its values in
+                run order; one that ran once maps to its value.
+        """
+        values: dict[str, list[object]] = {}
+        for record in self.records:
+            if record.has_artifact:
+                key = record.run_id if by_run else record.pipe_name
+                values.setdefault(str(key), []).extend(_readable(record))
+
+        if by_run:
+            return {key: found[0] for key, found in values.items() if found}
+
+        runs = {r.pipe_name: self.runs_of(r.pipe_name) for r in self.records}
+        return {
+            name: found if runs[name] > 1 else found[0]
+            for name, found in values.items()
+            if found
+        }
+
+    def runs_of(self, pipe_name: str) -> int:
+        """Count the runs of one pipeline that were started."""
+        return sum(r.pipe_name == pipe_name for r in self.invoked)
 
     def errors(self) -> dict[str, str]:
-        """Return the error of each failed pipeline, as one line of text."""
-        return {r.pipe_name: str(r.error) for r in self.records if r.error is not None}
+        """Return the error of each failed run, as one line of text."""
+        return _by_label([(r, str(r.error)) for r in self.records if r.error])
 
     def warnings(self) -> dict[str, list[str]]:
-        """Return the warnings of each pipeline that emitted any."""
-        return {r.pipe_name: list(r.warnings) for r in self.records if r.warnings}
+        """Return the warnings of each run that emitted any."""
+        return _by_label([(r, list(r.warnings)) for r in self.records if r.warnings])
 
     def messages(self) -> dict[str, list[str]]:
-        """Return the messages of each pipeline that emitted any."""
-        return {r.pipe_name: list(r.messages) for r in self.records if r.messages}
+        """Return the messages of each run that emitted any."""
+        return _by_label([(r, list(r.messages)) for r in self.records if r.messages])
+
+
+def _readable(record: RunRecord) -> list[object]:
+    """Return ``[value]``, or ``[]`` (logged) when the artifact cannot be read."""
+    try:
+        return [record.artifact]
+    except Exception as error:  # one unreadable artifact must not hide the rest
+        logger.warning(
+            "%s: the artifact of run %s cannot be read: %s: %s",
+            record.notebook,
+            record.run_id,
+            type(error).__name__,
+            error,
+        )
+        return []
+
+
+def _by_label(items: list[tuple[RunRecord, _T]]) -> dict[str, _T]:
+    """Key by pipeline label; a second run of one label adds its run id."""
+    keyed: dict[str, _T] = {}
+    for record, value in items:
+        key = record.label
+        if key in keyed:
+            key = f"{key} ({record.run_id})"
+
+        keyed[key] = value
+
+    return keyed
 
 
 def empty_status() -> pd.DataFrame:
@@ -213,4 +315,5 @@ def _status_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
 
     frame["duration"] = frame["duration"].astype("float64")
     frame["success"] = frame["success"].astype("boolean")
+    frame["iteration"] = frame["iteration"].astype("Int64")
     return frame
