@@ -37,7 +37,11 @@ if TYPE_CHECKING:
         ScheduleBuildError as ScheduleBuildError,
         TagError as TagError,
     )
-    from ._report import Summary as Summary, report as report
+    from ._report import (
+        Summary as Summary,
+        capture_warnings as capture_warnings,
+        report as report,
+    )
     from ._results import output as output, run_dir as run_dir
     from ._runner import (
         get_artifacts as get_artifacts,
@@ -74,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "Summary": "_report",
     "TagError": "_exceptions",
     "build_schedule": "_schedule",
+    "capture_warnings": "_report",
     "check_schedule": "_schedule",
     "create_maestro": "_authoring",
     "create_orchestrator": "_authoring",

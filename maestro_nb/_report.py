@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -33,8 +35,9 @@ if TYPE_CHECKING:
     from ._schedule import Schedule
     from ._status import RunRecord, RunReport
 
-__all__ = ["Summary", "report"]
+__all__ = ["Summary", "capture_warnings", "report"]
 
+PACKAGE_LOGGER = "maestro_nb"
 HORIZONS = {"24 hours": timedelta(hours=24), "7 days": timedelta(days=7)}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -91,6 +94,8 @@ class Summary:
             default the working directory. Notebooks outside it are named,
             not linked, since a page cannot reach them.
         title: the page's heading.
+        notes: warnings to show at the top, as :func:`capture_warnings`
+            collects them.
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class Summary:
         horizon: str = "auto",
         link_base: str | os.PathLike[str] | None = None,
         title: str = "Orchestrator summary",
+        notes: Iterable[str] = (),
     ) -> None:
         if horizon != "auto" and horizon not in HORIZONS:
             raise ValueError(
@@ -117,6 +123,7 @@ class Summary:
         self.horizon = horizon
         self.link_base = Path(link_base) if link_base is not None else Path.cwd()
         self.title = title
+        self.notes = list(notes)
 
     @property
     def records(self) -> list[RunRecord]:
@@ -157,12 +164,13 @@ class Summary:
         sections = [
             f'<h1 style="font-size:1.5em;margin:0.2em 0">{_e(self.title)}</h1>',
             headline_html(self),
+            notes_html(self.notes),
             run_table_html(self.records, link_base),
             failures_html(self.records),
             next_runs_html(self.next_runs),
             self.timeline_html,
             self.slot_usage_html,
-            build_errors_html(self.schedule.last_build_errors()),
+            build_errors_html(self.schedule.last_build_errors(), link_base),
         ]
         body = "\n".join(section for section in sections if section)
         return f'<div class="maestro-summary" style="{_PAGE}">\n{body}\n</div>'
@@ -227,6 +235,7 @@ def report(
     horizon: str = "auto",
     link_base: str | os.PathLike[str] | None = None,
     title: str = "Orchestrator summary",
+    notes: Iterable[str] = (),
 ) -> Summary:
     """Return the summary page of a schedule and its last run (see :class:`Summary`).
 
@@ -239,7 +248,52 @@ def report(
         horizon=horizon,
         link_base=link_base,
         title=title,
+        notes=notes,
     )
+
+
+@contextmanager
+def capture_warnings() -> Iterator[list[str]]:
+    """Collect maestro_nb's warnings while the block runs, for the summary page.
+
+    Records at WARNING (a coarse orchestrator frequency, outputs that will not
+    persist) are collected; errors are left out, as the page shows build
+    errors and failures itself. While the block runs, nothing of maestro_nb's
+    reaches Python's last-resort handler, which would print it above the page.
+
+    Yields:
+        The messages, filled in as they are logged.
+    """
+    notes: list[str] = []
+    handler = _NoteHandler(notes)
+    package_logger = logging.getLogger(PACKAGE_LOGGER)
+    package_logger.addHandler(handler)
+    try:
+        yield notes
+    finally:
+        package_logger.removeHandler(handler)
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.notes.append(record.getMessage())
+
+
+def notes_html(notes: list[str]) -> str:
+    """Return the warnings of the run, each marked with a symbol."""
+    if not notes:
+        return ""
+
+    items = "".join(f"<li>\u26a0 {_e(note)}</li>" for note in dict.fromkeys(notes))
+    style = (
+        "margin:0.4em 0;padding:0.4em 0.8em 0.4em 1.8em;border-left:4px solid #9a6700"
+    )
+    return f'<ul class="maestro-notes" style="{style}">{items}</ul>'
 
 
 def slot_interval_for(orch_frequency: Frequency) -> str:
@@ -362,7 +416,7 @@ def status_badge(state: str) -> str:
 def lineage_text(record: RunRecord) -> str:
     """Return a DAG run's lineage (upstream runs first), if the record has one."""
     lineage = getattr(record, "lineage", None)
-    if lineage is None:
+    if lineage is None or lineage == record.pipe_name:
         return ""
 
     if isinstance(lineage, str):
@@ -444,7 +498,7 @@ def next_runs_html(sequence: pd.DataFrame) -> str:
     return _section("Next runs", table)
 
 
-def build_errors_html(errors: pd.DataFrame) -> str:
+def build_errors_html(errors: pd.DataFrame, link_base: Path) -> str:
     """Return the build errors: the notebook and the tag at fault, and why."""
     if errors.empty:
         return ""
@@ -452,14 +506,32 @@ def build_errors_html(errors: pd.DataFrame) -> str:
     header = ("Notebook", "Tag", "Value", "Problem")
     rows = [
         (
-            f"<code>{_e(str(row.notebook))}</code>",
-            _e(str(row.tag)) if row.tag is not None else "(whole notebook)",
+            f"<code>{_e(_shown_path(Path(str(row.notebook)), link_base))}</code>",
+            _e(row.tag) if row.tag is not None else "(whole notebook)",
             _e(repr(row.value)) if row.tag is not None else "",
-            _e(str(row.message)),
+            _e(_reason(str(row.message), str(row.notebook), row.tag, row.value)),
         )
         for row in errors.itertuples(index=False)
     ]
     return _section("Build errors", _table(header, rows, "maestro-build-errors"))
+
+
+def _shown_path(path: Path, link_base: Path) -> str:
+    target = path.resolve()
+    base = link_base.resolve()
+    return (
+        target.relative_to(base).as_posix()
+        if target.is_relative_to(base)
+        else str(path)
+    )
+
+
+def _reason(message: str, notebook: str, tag: object, value: object) -> str:
+    """Drop what the other columns already say from the front of a build error."""
+    for prefix in (f"{notebook}: ", f"tag {tag!r} = {value!r}: "):
+        message = message.removeprefix(prefix)
+
+    return message
 
 
 def _record_line(record: RunRecord) -> str:

@@ -305,6 +305,7 @@ class Schedule:
         n_show_next: int = 5,
         horizon: str = "auto",
         link_base: str | os.PathLike[str] | None = None,
+        notes: Iterable[str] = (),
     ) -> Summary:
         """Return the summary page of this schedule and its last run.
 
@@ -319,6 +320,7 @@ class Schedule:
             n_show_next=n_show_next,
             horizon=horizon,
             link_base=link_base,
+            notes=notes,
         )
 
     def get_status(self) -> pd.DataFrame:
