@@ -99,7 +99,8 @@ class Dispatcher:
 
                 self._fire_collects()
 
-        return self.records
+        # Runs of one map come back in iteration order, whatever order they ended.
+        return sorted(self.records, key=lambda record: self._order[id(record)])
 
     def _start(self, job: Job) -> None:
         if job.check_run_if and not self._passes_run_if(job):

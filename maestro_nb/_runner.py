@@ -257,7 +257,8 @@ def _merged(
 
         by_name[record.pipe_name] = found
 
-    order = Edges(schedule.pipelines.values()).tree_order(by_name)
+    edges = Edges(schedule.pipelines[name] for name in by_name)
+    order = edges.tree_order(by_name)
     return [record for name in order if name in by_name for record in by_name[name]]
 
 
