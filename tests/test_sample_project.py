@@ -15,7 +15,15 @@ import maestro_nb
 pytestmark = pytest.mark.usefixtures("python3_kernel")
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_PIPELINES = {"clean_weather", "monthly_summary", "weather_chart"}
+SAMPLE_PIPELINES = {
+    "clean_weather",
+    "monthly_summary",
+    "weather_chart",
+    "split_by_weather",  # the DAG: split -> one profile per type -> summary
+    "weather_profile",
+    "weather_summary",
+}
+WEATHER_TYPES = ["drizzle", "fog", "rain", "snow", "sun"]
 FAST = {"simulated_latency_s": 0.2}
 
 
@@ -66,6 +74,12 @@ def test_sample_project_end_to_end_with_run_all(sample: Path) -> None:
     assert schedule.last_run_messages()["monthly_summary"][0].startswith(
         "INFO monthly_summary: wettest month"
     )
+    profiles = artifacts["weather_profile"]
+    assert [profile["weather"] for profile in profiles] == WEATHER_TYPES
+    assert sum(profile["days"] for profile in profiles) == 1461
+    summary = artifacts["weather_summary"]
+    assert sorted(summary.index) == WEATHER_TYPES
+    assert list(status.loc["weather_profile", "iteration"]) == [0, 1, 2, 3, 4]
 
 
 def test_malformed_and_raising_notebooks_are_reported_while_the_rest_runs(
@@ -100,7 +114,7 @@ def test_malformed_and_raising_notebooks_are_reported_while_the_rest_runs(
     assert Path(status.loc["raises", "output_notebook"]).exists()
     assert "KeyError" in schedule.last_run_errors()["raises"]
     for name in SAMPLE_PIPELINES:
-        assert status.loc[name, "status"] == "completed"
+        assert (status.loc[[name], "status"] == "completed").all()
 
 
 def run_orchestrator(
@@ -133,7 +147,7 @@ def test_orchestrator_runs_top_to_bottom_under_papermill(sample: Path) -> None:
         for cell in executed.cells
         for output in cell.get("outputs", [])
     )
-    assert "3 succeeded, 0 failed" in text
+    assert "10 succeeded, 0 failed" in text
     for name in SAMPLE_PIPELINES:
         assert any((sample / "runs" / name).glob("*.ipynb"))
 
