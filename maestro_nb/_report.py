@@ -392,7 +392,7 @@ def run_table_html(records: list[RunRecord], link_base: Path) -> str:
             _nowrap(_when(record.started, seconds=True) if record.started else ""),
             _nowrap(_seconds(record.duration) if record.duration is not None else ""),
             f"<code>{_e(record.run_id or '')}</code>",
-            _e(lineage_text(record)),
+            _nowrap(lineage_text(record)),
             notebook_link(record.output_notebook, link_base),
         )
         for record in records
@@ -420,7 +420,7 @@ def lineage_text(record: RunRecord) -> str:
         return ""
 
     if isinstance(lineage, str):
-        return lineage
+        return lineage.replace("->", " \u2192 ")
 
     if isinstance(lineage, Iterable):
         return " \u2192 ".join(str(step) for step in lineage)

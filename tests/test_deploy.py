@@ -104,12 +104,15 @@ def test_deploy_command_bundles_every_pipeline_and_data_file(sample: Path) -> No
 
     assert files.command[:3] == ["rsconnect", "write-manifest", "notebook"]
     assert "--hide-tagged-input" in files.command
-    assert files.extra_files == [
-        "pipelines/clean_weather.ipynb",
-        "pipelines/monthly_summary.ipynb",
-        "pipelines/weather_chart.ipynb",
-        "data/seattle-weather.csv",
+    expected = [
+        path.relative_to(sample).as_posix()
+        for folder in ("pipelines", "data")
+        for path in sorted((sample / folder).rglob("*"))
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts
     ]
+    assert "pipelines/clean_weather.ipynb" in expected
+    assert "data/seattle-weather.csv" in expected
+    assert files.extra_files == expected
     assert files.command_line.endswith(" ".join(files.extra_files))
 
 

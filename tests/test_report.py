@@ -191,9 +191,9 @@ def test_lineage_column_reads_the_record_when_it_has_one(project: Path) -> None:
     schedule = _ran(project)
     assert schedule.last_run is not None
     record = schedule.last_run.records[0]
-    record.lineage = ["extract@run0", "hourly@run1"]  # type: ignore[attr-defined]
+    record.lineage = "extract->hourly"
 
-    assert "extract@run0 \u2192 hourly@run1" in schedule.summary().html
+    assert "extract \u2192 hourly" in schedule.summary().html
 
 
 def test_a_schedule_that_never_ran_still_has_a_page(project: Path) -> None:
