@@ -51,7 +51,8 @@ def create_maestro(path: str | os.PathLike[str], overwrite: bool = False) -> Pat
     """Lay out a new project that runs as it is.
 
     Writes ``orchestrator.ipynb``, ``pipelines/example_pipeline.ipynb`` (daily
-    at midnight UTC), a ``README.md`` and a ``requirements.txt``.
+    at midnight UTC), a ``README.md`` and a ``requirements.txt``, and makes
+    the empty ``runs/`` folder.
 
     Args:
         path: the project folder; created if missing.
@@ -84,6 +85,8 @@ def create_maestro(path: str | os.PathLike[str], overwrite: bool = False) -> Pat
     title = project.resolve().name or "maestro_nb project"
     _write_text(targets[2], _README.format(title=title))
     _write_text(targets[3], "maestro_nb\n")
+    # papermill writes the executed orchestrator into runs/ but never creates it.
+    (project / "runs").mkdir(exist_ok=True)
     return project
 
 

@@ -32,6 +32,7 @@ def test_create_maestro_lays_out_a_project_that_builds(tmp_path: Path) -> None:
         "pipelines",
         "pipelines/example_pipeline.ipynb",
         "requirements.txt",
+        "runs",
     ]
     schedule = maestro_nb.build_schedule(project / "pipelines", quiet=True)
     assert list(schedule.pipelines) == ["example_pipeline"]
