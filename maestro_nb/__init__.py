@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         create_orchestrator as create_orchestrator,
         create_pipeline as create_pipeline,
     )
+    from ._build import build_schedule as build_schedule
     from ._deploy import (
         ProjectPaths as ProjectPaths,
         on_posit_connect as on_posit_connect,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     from ._schedule import (
         BuildError as BuildError,
         Schedule as Schedule,
-        build_schedule as build_schedule,
         check_schedule as check_schedule,
         get_run_sequence as get_run_sequence,
         get_schedule as get_schedule,
@@ -77,7 +77,7 @@ _EXPORTS: dict[str, str] = {
     "ScheduleBuildError": "_exceptions",
     "Summary": "_report",
     "TagError": "_exceptions",
-    "build_schedule": "_schedule",
+    "build_schedule": "_build",
     "capture_warnings": "_report",
     "check_schedule": "_schedule",
     "create_maestro": "_authoring",

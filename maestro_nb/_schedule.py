@@ -1,20 +1,18 @@
 """The schedule: every pipeline notebook of a project, validated and ordered.
 
-:func:`build_schedule` reads the notebooks; :func:`check_schedule` decides,
-without running anything, which pipelines are due at an instant. The runner
-uses the very same decision.
+``build_schedule`` (in ``_build``) reads the notebooks into a
+:class:`Schedule`; :func:`check_schedule` decides, without running anything,
+which pipelines are due at an instant. The runner uses the very same decision.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +20,12 @@ import numpy as np
 import pandas as pd
 
 from ._clock import resolve_check_datetime
-from ._dag import check_dag
-from ._exceptions import PipelineNotFoundError, ScheduleBuildError, TagError
+from ._exceptions import PipelineNotFoundError, TagError
 from ._frequency import Frequency, parse_orch_frequency
 from ._inspect import explain, get_flags, get_labels, get_network, get_slot_usage
 from ._localtime import to_instant
-from ._notebooks import find_notebooks, read_first_cell
 from ._rounding import Grid
-from ._tags import PipelineSpec, TagErrors, parse_tags
+from ._tags import PipelineSpec
 from ._timing import LOOKAHEAD_YEARS, Decision, add_years
 
 if TYPE_CHECKING:
@@ -39,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BuildError",
     "Schedule",
-    "build_schedule",
     "check_schedule",
     "get_run_sequence",
     "get_schedule",
@@ -421,173 +416,6 @@ def _orch_frequency(value: str | Frequency) -> Frequency:
         return value
 
     return parse_orch_frequency(value)
-
-
-def build_schedule(
-    pipeline_dir: str | os.PathLike[str] = "pipelines",
-    quiet: bool = False,
-    *,
-    output_dir: str | os.PathLike[str] | None = "runs",
-) -> Schedule:
-    """Read every pipeline notebook under ``pipeline_dir`` into a schedule.
-
-    A notebook that cannot be scheduled is recorded in the schedule's build
-    errors; it never stops the others.
-
-    Args:
-        pipeline_dir: the folder of pipeline notebooks (searched recursively).
-        quiet: do not print the build summary.
-        output_dir: the runs folder, never read as pipelines.
-
-    Raises:
-        ScheduleBuildError: ``pipeline_dir`` is not a folder.
-    """
-    folder = Path(pipeline_dir)
-    if not folder.is_dir():
-        raise ScheduleBuildError(
-            "the pipeline folder does not exist; create it or pass pipeline_dir=",
-            path=folder,
-        )
-
-    exclude = [Path(output_dir)] if output_dir is not None else []
-    paths = list(find_notebooks(folder, exclude))
-    specs, errors = _read_pipelines(paths)
-    dag = check_dag(specs, {error.pipe_name for error in errors})
-    errors.extend(BuildError.from_tag_error(name, e) for name, e in dag.errors)
-    schedule = Schedule(dag.specs, errors, folder)
-    schedule.build_warnings = dag.warnings
-    _log_build(schedule, len(paths), quiet)
-    return schedule
-
-
-def _read_pipelines(paths: list[Path]) -> tuple[list[PipelineSpec], list[BuildError]]:
-    """Parse every notebook; duplicates of a name are errors for all of them."""
-    counts = Counter(path.stem for path in paths)
-    specs: list[PipelineSpec] = []
-    errors: list[BuildError] = []
-    for path in paths:
-        name = path.stem
-        if counts[name] > 1:
-            others = [str(p) for p in paths if p.stem == name and p != path]
-            reason = (
-                f"pipeline name {name!r} is also used by {', '.join(others)}; "
-                "names (file stems) must be unique, so rename one"
-            )
-            errors.append(BuildError.from_tag_error(name, TagError(reason, path=path)))
-            continue
-
-        try:
-            specs.append(_read_pipeline(path))
-        except TagErrors as problems:
-            errors.extend(BuildError.from_tag_error(name, e) for e in problems.errors)
-
-    return specs, errors
-
-
-def _read_pipeline(path: Path) -> PipelineSpec:
-    try:
-        first = read_first_cell(path)
-    except TagError as error:
-        raise TagErrors([error]) from None
-
-    if not first.has_tags:
-        kind = "" if first.cell_type == "code" else f" (a {first.cell_type} cell)"
-        missing = TagError(
-            f"the first cell{kind} has no 'maestro' metadata; add "
-            '{"maestro": {"frequency": "1 day"}} to the metadata of the first '
-            'cell, normally the parameters cell (or {"maestro": {}} for every '
-            "default)",
-            path=path,
-        )
-        raise TagErrors([missing])
-
-    problems = [*_name_problems(path), *_kernel_problems(path, first.kernel_name)]
-    try:
-        spec = parse_tags(
-            first.tags,
-            name=path.stem,
-            path=path,
-            declared_parameters=first.declared_parameters,
-        )
-    except TagErrors as tag_problems:
-        problems.extend(tag_problems.errors)
-
-    if problems:
-        raise TagErrors(problems)
-
-    return spec
-
-
-_SAFE_NAME = re.compile(r"\w[\w.-]*")
-
-
-def _name_problems(path: Path) -> list[TagError]:
-    """A name is used in paths and in DAG tags: no spaces, quotes or slashes."""
-    if _SAFE_NAME.fullmatch(path.stem):
-        return []
-
-    return [
-        TagError(
-            f"the pipeline name {path.stem!r} (the file stem) may hold only "
-            "letters, digits, '_', '-' and '.', and must start with a letter, "
-            "digit or '_'; rename the file",
-            path=path,
-        )
-    ]
-
-
-def _kernel_problems(path: Path, kernel_name: str | None) -> list[TagError]:
-    """Refuse a notebook papermill could not start a kernel for."""
-    if kernel_name is None:
-        return [
-            TagError(
-                "the notebook names no kernel (no 'kernelspec' in its metadata); "
-                "open it in Jupyter and pick a kernel, or run "
-                f"'jupytext --set-kernel python3 {path}'",
-                path=path,
-            )
-        ]
-
-    installed = installed_kernels()
-    if kernel_name in installed:
-        return []
-
-    return [
-        TagError(
-            f"its kernel {kernel_name!r} is not installed here (installed: "
-            f"{', '.join(sorted(installed)) or 'none'}); install it, e.g. "
-            f"'python -m ipykernel install --user --name {kernel_name}'",
-            path=path,
-        )
-    ]
-
-
-@cache
-def installed_kernels() -> frozenset[str]:
-    """Return the names of the kernels installed (looked up once per process)."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    return frozenset(KernelSpecManager().find_kernel_specs())
-
-
-def _log_build(schedule: Schedule, found: int, quiet: bool) -> None:
-    built = len(schedule.pipelines)
-    logger.info("built %d of %d pipeline notebooks", built, found)
-    for error in schedule.build_errors:
-        logger.error("build error: %s", error.message)
-
-    for warning in schedule.build_warnings:
-        logger.warning("build warning: %s", warning)
-
-    if quiet:
-        return
-
-    print(f"maestro_nb: {built} of {found} pipelines scheduled")
-    for error in schedule.build_errors:
-        print(f"  build error: {error.message}")
-
-    for warning in schedule.build_warnings:
-        print(f"  build warning: {warning}")
 
 
 def get_schedule(schedule: Schedule) -> pd.DataFrame:
