@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ScheduleBuildError as ScheduleBuildError,
         TagError as TagError,
     )
+    from ._history import get_history as get_history
     from ._report import (
         Summary as Summary,
         capture_warnings as capture_warnings,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
         get_schedule as get_schedule,
         last_build_errors as last_build_errors,
     )
+    from ._secrets import Secret as Secret, secret as secret
 
 # Each public name and the private module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -75,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "ProjectPaths": "_deploy",
     "Schedule": "_schedule",
     "ScheduleBuildError": "_exceptions",
+    "Secret": "_secrets",
     "Summary": "_report",
     "TagError": "_exceptions",
     "build_schedule": "_build",
@@ -84,6 +87,7 @@ _EXPORTS: dict[str, str] = {
     "create_orchestrator": "_authoring",
     "create_pipeline": "_authoring",
     "get_artifacts": "_runner",
+    "get_history": "_history",
     "get_run_sequence": "_schedule",
     "get_schedule": "_schedule",
     "get_status": "_runner",
@@ -98,6 +102,7 @@ _EXPORTS: dict[str, str] = {
     "report": "_report",
     "run_dir": "_results",
     "run_schedule": "_runner",
+    "secret": "_secrets",
     "write_deploy_files": "_deploy",
 }
 

@@ -510,6 +510,7 @@ def _cmd_next(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from ._logs import STATUS_FILE_NAME, read_status_file
+    from ._status import FAILURE_STATES
 
     content = read_status_file(Path(args.output_dir))
     if content is None:
@@ -526,7 +527,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         _print_status(content, rows)
 
-    failed = any(row.get("status") == "failed" for row in rows)
+    failed = any(row.get("status") in FAILURE_STATES for row in rows)
     return FAILED if failed else OK
 
 

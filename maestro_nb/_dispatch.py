@@ -152,6 +152,10 @@ class Dispatcher:
             self.on_record(record)
             return record
 
+        for earlier in record.earlier_attempts:
+            self._describe(earlier, job)
+            self.on_record(earlier)
+
         self._describe(record, job)
         self.on_record(record)
         return record
@@ -318,7 +322,7 @@ def _lineage(job: Job) -> str:
 
 def _why_not(record: RunRecord) -> tuple[RunState, str]:
     """Return the state and note of a run whose upstream ``record`` did not complete."""
-    if record.state in (RunState.FAILED, RunState.UPSTREAM_FAILED):
+    if record.state.is_failure or record.state is RunState.UPSTREAM_FAILED:
         return RunState.UPSTREAM_FAILED, f"{record.label} {record.state.value}"
 
     state = _NOT_RUN_STATES.get(record.state, RunState.SKIPPED)

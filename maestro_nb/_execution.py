@@ -31,10 +31,20 @@ from papermill.exceptions import PapermillExecutionError
 
 from ._capture import EVENTS_ENV, read_events
 from ._exceptions import PipelineExecutionError
+from ._faults import KERNELS, Watchdog, dead_kernel_error, outcome, run_attempts
 from ._handoff import INPUT_PARAMETER, Handoff, with_loader_cell
 from ._localtime import UTC
 from ._notebooks import NOTEBOOK_SUFFIX, assigned_names, load_notebook
 from ._results import ARTIFACT_ENV, RUN_DIR_ENV, artifact_file
+from ._secrets import (
+    SECRET_TAG,
+    redact_file,
+    redact_notebook,
+    redact_text,
+    secret_cell_source,
+    secret_env,
+    split_secrets,
+)
 from ._status import RunRecord, RunState
 from ._tags import PipelineSpec
 
@@ -66,8 +76,14 @@ class RunFiles:
 
         Raises:
             OSError: the folder cannot be created or written.
+            ValueError: the pipeline's folder would fall outside ``output_dir``.
         """
         folder = output_dir / pipe_name
+        if not folder.resolve().is_relative_to(output_dir.resolve()) or (
+            folder.resolve() == output_dir.resolve()
+        ):
+            raise ValueError(f"pipeline name {pipe_name!r} leaves the output folder")
+
         folder.mkdir(parents=True, exist_ok=True)
         while True:
             stem = f"{started:%Y%m%dT%H%M%SZ}_{uuid.uuid4().hex[:12]}"
@@ -112,6 +128,7 @@ class _RunKernelManager(AsyncKernelManager):
     run_env: dict[str, str] = {}
     run_cwd: str | None = None
     run_log: IO[bytes] | None = None
+    run_watch: Watchdog | None = None
 
     async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
         env = dict(kwargs.pop("env", os.environ))
@@ -119,12 +136,18 @@ class _RunKernelManager(AsyncKernelManager):
         kwargs.update(env=env, stdout=self.run_log, stderr=self.run_log)
         kwargs["cwd"] = self.run_cwd
         await super().start_kernel(**kwargs)
+        process = getattr(self.provisioner, "process", None)
+        if self.run_watch is not None and process is not None:
+            self.run_watch.attach(process)
 
 
-def _kernel_manager_class(env: dict[str, str], cwd: Path, log: IO[bytes]) -> type[Any]:
+def _kernel_manager_class(
+    env: dict[str, str], cwd: Path, log: IO[bytes], watch: Watchdog | None = None
+) -> type[Any]:
     # The kernel's folder is set here, not with papermill's ``cwd``: that one
     # changes the folder of the whole process, which other runs share.
     attributes = {"run_env": env, "run_cwd": str(cwd), "run_log": log}
+    attributes["run_watch"] = watch
     return type("RunKernelManager", (_RunKernelManager,), attributes)
 
 
@@ -163,7 +186,9 @@ def execute_pipeline(
     """Run one pipeline notebook with papermill in a fresh kernel.
 
     A failure of the notebook (or of its kernel) never raises: it is recorded
-    in the returned record, and the executed notebook is kept.
+    in the returned record, and the executed notebook is kept. The spec's
+    ``timeout`` bounds the whole notebook and its ``retries`` run it again
+    after a failure, each attempt with files of its own (see ``_faults``).
 
     Args:
         spec: the pipeline to run.
@@ -176,7 +201,26 @@ def execute_pipeline(
     Returns:
         The run's record: state, times, error, warnings, messages, artifact.
     """
+
+    def attempt(number: int) -> RunRecord:
+        record = _execute_once(spec, output_dir, resources, scheduled_time, handoff)
+        record.attempt = number
+        return record
+
+    return run_attempts(attempt, spec.retries or 0, spec.retry_delay or 0.0)
+
+
+def _execute_once(
+    spec: PipelineSpec,
+    output_dir: Path,
+    resources: dict[str, object] | None,
+    scheduled_time: datetime | None,
+    handoff: Handoff | None,
+) -> RunRecord:
     started = datetime.now(UTC)
+    if KERNELS.stopping.is_set():
+        return _not_started(spec, scheduled_time)
+
     files = RunFiles.reserve(output_dir, spec.name, started)
     record = RunRecord(
         spec.name,
@@ -192,9 +236,22 @@ def execute_pipeline(
     if handoff is not None and not handoff.needs_loader:
         offered[INPUT_PARAMETER] = handoff.value
 
-    record.error = _run_papermill(spec, files, offered, scheduled_time, handoff)
+    offered, secrets = split_secrets(offered)
+    with Watchdog(spec.timeout) as watch:
+        error = _run_papermill(
+            spec,
+            files,
+            offered,
+            scheduled_time,
+            handoff,
+            secrets=secrets,
+            watch=watch,
+        )
+
     record.ended = datetime.now(UTC)
-    record.state = RunState.FAILED if record.error else RunState.COMPLETED
+    record.state = outcome(error, watch)
+    record.error = _described(error, record.state, spec.timeout, watch)
+    _redact_run(record, files, list(secrets.values()))
     _collect_results(record, files)
     logger.info(
         "%s: run %s %s in %.1f s",
@@ -206,12 +263,71 @@ def execute_pipeline(
     return record
 
 
+def _not_started(spec: PipelineSpec, scheduled_time: datetime | None) -> RunRecord:
+    record = RunRecord(spec.name, spec.path, RunState.SKIPPED)
+    record.scheduled_time = scheduled_time
+    record.note = "not started: the orchestrator was stopped"
+    return record
+
+
+def _described(
+    error: PipelineExecutionError | None,
+    state: RunState,
+    timeout: float | None,
+    watch: Watchdog,
+) -> PipelineExecutionError | None:
+    """Say in the error what happened to the kernel, when it was not the code."""
+    if error is None or state is RunState.FAILED:
+        return error
+
+    if state is RunState.TIMED_OUT:
+        reason = f"the notebook ran past its timeout of {timeout:g} s and was stopped"
+    elif state is RunState.INTERRUPTED:
+        reason = "the orchestrator was stopped while the notebook ran"
+    else:
+        return dead_kernel_error(error, watch)
+
+    return PipelineExecutionError(
+        error.path,
+        state.value,
+        reason,
+        cell_index=error.cell_index,
+        exec_count=error.exec_count,
+        traceback=error.traceback,
+        output_notebook=error.output_notebook,
+    )
+
+
+def _redact_run(record: RunRecord, files: RunFiles, values: list[str]) -> None:
+    """Mask secret values in everything the run wrote and in its error."""
+    if not values:
+        return
+
+    redact_notebook(files.notebook, values)
+    redact_file(files.events, values)
+    redact_file(files.kernel_log, values)
+    error = record.error
+    if error is not None:
+        record.error = PipelineExecutionError(
+            error.path,
+            error.ename,
+            redact_text(error.evalue, values),
+            cell_index=error.cell_index,
+            exec_count=error.exec_count,
+            traceback=[redact_text(line, values) for line in error.traceback],
+            output_notebook=error.output_notebook,
+        )
+
+
 def _run_papermill(
     spec: PipelineSpec,
     files: RunFiles,
     resources: dict[str, object],
     scheduled_time: datetime | None,
     handoff: Handoff | None = None,
+    *,
+    secrets: dict[str, str] | None = None,
+    watch: Watchdog | None = None,
 ) -> PipelineExecutionError | None:
     offered = dict(resources)
     offered[RUN_ID_PARAMETER] = files.run_id
@@ -225,10 +341,18 @@ def _run_papermill(
             target = files.notebook.with_name(f"{files.notebook.stem}.source.ipynb")
             source = with_loader_cell(source, target, handoff)
 
+        given: dict[str, object] = dict(secrets or {})
+        declared = {
+            name: str(value) for name, value in injected_parameters(spec, given).items()
+        }
+        source = _with_secret_cell(source, files, sorted(declared))
         with files.kernel_log.open("ab") as kernel_log:
             kernel_name, language = _kernel_of(source)
             manager_class = _kernel_manager_class(
-                files.kernel_env(), spec.path.parent.resolve(), kernel_log
+                files.kernel_env() | secret_env(declared),
+                spec.path.parent.resolve(),
+                kernel_log,
+                watch,
             )
             papermill.execute_notebook(
                 str(source.resolve()),
@@ -241,7 +365,7 @@ def _run_papermill(
                 extra_arguments=[f"--IPKernelApp.extensions={CAPTURE_EXTENSION}"],
             )
     except PapermillExecutionError as error:
-        return _from_papermill(spec, files, error)
+        return _from_papermill(spec, files, error, list((secrets or {}).values()))
     except Exception as error:  # a dead kernel or unreadable notebook is one run's
         logger.exception("%s: the run could not complete", spec.path)
         return PipelineExecutionError(
@@ -252,6 +376,33 @@ def _run_papermill(
         )
 
     return None
+
+
+def _with_secret_cell(source: Path, files: RunFiles, names: list[str]) -> Path:
+    """Return ``source`` with a cell that assigns each secret parameter from the env.
+
+    The cell goes right after the parameters cell, so it follows papermill's
+    injected parameters and no parameter can override a secret.
+    """
+    if not names:
+        return source
+
+    notebook = load_notebook(source)
+    cell = nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]
+        secret_cell_source(names), metadata={"tags": [SECRET_TAG]}
+    )
+    notebook.cells.insert(_after_parameters_index(notebook), cell)
+    target = files.notebook.with_name(f"{files.notebook.stem}.source.ipynb")
+    nbformat.write(notebook, str(target))  # type: ignore[no-untyped-call]
+    return target
+
+
+def _after_parameters_index(notebook: Any) -> int:
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return index + 1
+
+    return 0
 
 
 def _ipynb_source(path: Path, files: RunFiles) -> Path:
@@ -270,10 +421,14 @@ def _ipynb_source(path: Path, files: RunFiles) -> Path:
 
 
 def _from_papermill(
-    spec: PipelineSpec, files: RunFiles, error: PapermillExecutionError
+    spec: PipelineSpec,
+    files: RunFiles,
+    error: PapermillExecutionError,
+    secrets: list[str],
 ) -> PipelineExecutionError:
+    evalue = redact_text(str(error.evalue), secrets)
     logger.error(
-        "%s: %s: %s in cell %s", spec.path, error.ename, error.evalue, error.cell_index
+        "%s: %s: %s in cell %s", spec.path, error.ename, evalue, error.cell_index
     )
     return PipelineExecutionError(
         spec.path,

@@ -42,6 +42,7 @@ HISTORY_COLUMNS = [
     "duration",
     "output_notebook",
     "error",
+    "attempt",
     "orchestrator",
 ]
 
@@ -59,6 +60,7 @@ _RUNS = sa.Table(
     sa.Column("duration", sa.Float),
     sa.Column("output_notebook", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column("attempt", sa.Integer),
     sa.Column("orchestrator", sa.String(255)),
 )
 _CLAIMS = sa.Table(
@@ -92,6 +94,7 @@ class HistoryEntry:
     duration: float | None = None
     output_notebook: str | None = None
     error: str | None = None
+    attempt: int = 1
 
 
 class RunHistory:
@@ -168,6 +171,7 @@ class RunHistory:
             "duration": entry.duration,
             "output_notebook": entry.output_notebook,
             "error": entry.error,
+            "attempt": entry.attempt,
             "orchestrator": self.orchestrator,
         }
         with self.engine.begin() as connection:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ._clock import resolve_check_datetime
 from ._frequency import Frequency, parse_orch_frequency
+from ._status import FAILURE_STATES
 
 if TYPE_CHECKING:
     from ._schedule import Schedule
@@ -54,6 +55,10 @@ class StatusLook:
 STATUS_LOOKS = {
     "completed": StatusLook("\u2714", "succeeded", "#1a7f37"),
     "failed": StatusLook("\u2716", "failed", "#cf222e"),
+    "kernel_died": StatusLook("\u2716", "kernel died", "#cf222e"),
+    "timed_out": StatusLook("\u29d7", "timed out", "#cf222e"),
+    "interrupted": StatusLook("\u25a0", "interrupted", "#cf222e"),
+    "already_claimed": StatusLook("\u21b7", "already claimed", "#57606a"),
     "skipped": StatusLook("\u23ed", "skipped", "#9a6700"),
     "not_due": StatusLook("\u25cb", "not due", "#57606a"),
     "pending": StatusLook("\u2026", "pending", "#57606a"),
@@ -317,10 +322,10 @@ def status_look(state: str) -> StatusLook:
 
 def counts(records: Iterable[RunRecord]) -> dict[str, int]:
     """Count runs by how they ended: succeeded, failed, skipped, not due."""
-    states = [record.state.value for record in records]
+    states = [record.state.value for record in records if not record.retried]
     return {
         "succeeded": states.count("completed"),
-        "failed": states.count("failed"),
+        "failed": sum(state in FAILURE_STATES for state in states),
         # A condition (``runIf``) or the skip tag: anything named skipped.
         "skipped": sum(state.startswith("skipped") for state in states),
         "not due": states.count("not_due"),

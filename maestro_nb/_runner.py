@@ -17,14 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._catchup import MissedRun, parse_window
 from ._clock import resolve_check_datetime
 from ._dag import Edges
 from ._dispatch import Dispatcher, Job, Runner, run_tree
-from ._frequency import Frequency
+from ._faults import stop_on_signals, with_run_defaults
+from ._frequency import Frequency, parse_orch_frequency
 from ._localtime import UTC
 from ._logs import log_routing, log_run, write_status_file
 from ._progress import Progress, progress_mode, warn_if_too_coarse
+from ._recording import HistoryOption, Recorder
 from ._schedule import Schedule
+from ._secrets import Secret
 from ._status import RunRecord, RunReport, RunState
 from ._tags import PipelineSpec
 from ._timing import Decision
@@ -55,6 +59,13 @@ def run_schedule(
     log_file_max_bytes: int = 1_000_000,
     quiet: bool = False,
     output_dir: str | os.PathLike[str] = "runs",
+    *,
+    timeout: str | float | None = None,
+    retries: int = 0,
+    retry_delay: str | float = 0,
+    history: HistoryOption = True,
+    catch_up: str | None = None,
+    secrets: dict[str, str | Secret] | None = None,
 ) -> Schedule:
     """Run every pipeline that is due at the check instant, and record how it went.
 
@@ -76,37 +87,70 @@ def run_schedule(
             five rotated files are kept.
         quiet: print nothing (no progress, no summary).
         output_dir: where executed notebooks and run files go.
+        timeout: how long a whole notebook may run (``"10 minutes"`` or
+            seconds) where its ``timeout`` tag sets none; past it the kernel
+            is interrupted, then killed, and the run is ``timed_out``.
+        retries: how many times a failed run (or one whose kernel died) is
+            tried again where its ``retries`` tag sets none.
+        retry_delay: the wait before each retry (``"5 seconds"`` or seconds).
+        history: the run history: True for ``<output_dir>/maestro_history.sqlite``,
+            a file, folder or SQLAlchemy URL, or False to keep none (each
+            slot is then claimed by nobody and nothing is caught up).
+        catch_up: a window such as ``"1 day"``: first run, oldest first,
+            each slot of that window that a pipeline was due in and that no
+            orchestrator ran (needs a history).
+        secrets: values handed to the pipelines that declare a parameter of
+            that name, as ``resources`` are, but through the kernel's
+            environment; they are masked in everything the run writes.
 
     Returns:
         ``schedule``, its ``last_run`` set to this run's report.
 
     Raises:
-        ValueError: ``workers`` is below 1.
+        ValueError: ``workers`` is below 1, or a timeout, retry count or
+            catch-up window is not valid.
     """
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, not {workers!r}")
 
     check = resolve_check_datetime(check_datetime)
     decisions = schedule.decide(orch_frequency, check)
+    pipelines = with_run_defaults(schedule.pipelines, timeout, retries, retry_delay)
+    window = parse_window(catch_up) if catch_up else None
     downstream = schedule.downstream_names
     records = [
         _planned_record(spec, d, run_all, spec.name in downstream)
         for spec, d in decisions
     ]
     runs_dir = Path(output_dir)
-    roots = [
-        Job(spec, record.scheduled_time)
-        for (spec, _), record in zip(decisions, records, strict=True)
-        if record.state is RunState.PENDING
-    ]
-    with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
-        warn_if_too_coarse(schedule, orch_frequency, quiet)
-        report, tree = _dispatch(
-            schedule, records, roots, runs_dir, resources or {}, workers, quiet
-        )
+    offered = _with_secrets(resources, secrets)
+    with stop_on_signals(), Recorder.open(history, runs_dir) as recorder:
+        roots = _claimed_roots(recorder, pipelines, decisions, records)
+        if window is not None:
+            frequency = parse_orch_frequency(orch_frequency)
+            missed = recorder.missed(
+                list(pipelines.values()), frequency, check, window, downstream
+            )
+            roots = _catch_up_roots(recorder, pipelines, missed) + roots
 
-    report.check_datetime, report.orch_frequency = check, str(orch_frequency)
-    _finish(schedule, report, runs_dir, _summary(report, n_show_next, tree), quiet)
+        with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
+            warn_if_too_coarse(schedule, orch_frequency, quiet)
+            report, tree = _dispatch(
+                schedule,
+                records,
+                roots,
+                runs_dir,
+                offered,
+                workers,
+                quiet,
+                recorder,
+                pipelines,
+            )
+
+        report.check_datetime, report.orch_frequency = check, str(orch_frequency)
+        summary = _summary(report, n_show_next, tree)
+        _finish(schedule, report, runs_dir, summary, quiet)
+
     return schedule
 
 
@@ -120,6 +164,9 @@ def invoke(
     log_file_max_bytes: int = 1_000_000,
     quiet: bool = False,
     output_dir: str | os.PathLike[str] = "runs",
+    *,
+    history: HistoryOption = True,
+    secrets: dict[str, str | Secret] | None = None,
 ) -> Schedule:
     """Run one pipeline now, whatever its schedule, ``skip`` or ``runIf``, then its DAG.
 
@@ -139,6 +186,8 @@ def invoke(
         log_file_max_bytes: as in :func:`run_schedule`.
         quiet: print nothing.
         output_dir: where executed notebooks and run files go.
+        history: as in :func:`run_schedule` (an invoked run claims no slot).
+        secrets: as in :func:`run_schedule`.
 
     Returns:
         ``schedule``, its ``last_run`` set to this run's report.
@@ -162,14 +211,63 @@ def invoke(
     ]
     runs_dir = Path(output_dir)
     root = Job(spec, now, check_run_if=False)
-    with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
-        report, tree = _dispatch(
-            schedule, records, [root], runs_dir, resources or {}, workers, quiet
-        )
+    offered = _with_secrets(resources, secrets)
+    with stop_on_signals(), Recorder.open(history, runs_dir) as recorder:
+        with log_routing(log_to_console, log_to_file, runs_dir, log_file_max_bytes):
+            report, tree = _dispatch(
+                schedule, records, [root], runs_dir, offered, workers, quiet, recorder
+            )
 
-    report.check_datetime, report.orch_frequency = now, "invoke"
-    _finish(schedule, report, runs_dir, _summary(report, 0, tree), quiet)
+        report.check_datetime, report.orch_frequency = now, "invoke"
+        _finish(schedule, report, runs_dir, _summary(report, 0, tree), quiet)
+
     return schedule
+
+
+def _with_secrets(
+    resources: dict[str, object] | None, secrets: dict[str, str | Secret] | None
+) -> dict[str, object]:
+    """Merge the secrets into the resources, each wrapped as a :class:`Secret`."""
+    offered = dict(resources or {})
+    for name, value in (secrets or {}).items():
+        offered[name] = value if isinstance(value, Secret) else Secret(value)
+
+    return offered
+
+
+def _claimed_roots(
+    recorder: Recorder,
+    pipelines: dict[str, PipelineSpec],
+    decisions: list[tuple[PipelineSpec, Decision]],
+    records: list[RunRecord],
+) -> list[Job]:
+    """Claim the slot of each due pipeline; a slot claimed elsewhere is not run."""
+    roots = []
+    for (spec, decision), record in zip(decisions, records, strict=True):
+        if record.state is not RunState.PENDING:
+            continue
+
+        if recorder.claim(spec.name, decision.slot, record.scheduled_time):
+            roots.append(Job(pipelines[spec.name], record.scheduled_time))
+        else:
+            record.state = RunState.ALREADY_CLAIMED
+            record.note = "another orchestrator claimed this slot"
+            logger.info("%s: %s", spec.path, record.note)
+
+    return roots
+
+
+def _catch_up_roots(
+    recorder: Recorder, pipelines: dict[str, PipelineSpec], missed: list[MissedRun]
+) -> list[Job]:
+    """Claim and return a run for each missed slot, oldest first."""
+    roots = []
+    for run in missed:
+        if recorder.claim(run.spec.name, run.slot, run.scheduled_time):
+            logger.info("%s: catching up slot %s", run.spec.path, run.slot)
+            roots.append(Job(pipelines[run.spec.name], run.scheduled_time))
+
+    return roots
 
 
 def _finish(
@@ -213,11 +311,19 @@ def _dispatch(
     resources: dict[str, object],
     workers: int,
     quiet: bool,
+    recorder: Recorder | None = None,
+    pipelines: dict[str, PipelineSpec] | None = None,
 ) -> tuple[RunReport, list[str]]:
     """Run the root jobs and their DAG; return the report and the console tree."""
     with Progress(len(roots), progress_mode(quiet)) as progress:
 
         def on_record(record: RunRecord) -> None:
+            if recorder is not None:
+                recorder.record(record)
+
+            if record.retried:
+                progress.total += 1
+
             if record.is_invoked:
                 log_level = schedule.pipelines[record.pipe_name].log_level
                 log_run(record, log_level, runs_dir)
@@ -232,7 +338,7 @@ def _dispatch(
             return progress.track(job.spec.name, work)
 
         dispatcher = Dispatcher(
-            schedule.pipelines, runs_dir, resources, on_record, track
+            pipelines or schedule.pipelines, runs_dir, resources, on_record, track
         )
         made = dispatcher.run(roots, workers)
 

@@ -1,11 +1,16 @@
 """Run states, one record per pipeline and run, and the report of a whole run.
 
 The state names agree with papermill's (``pending``, ``running``,
-``completed``, ``failed``); ``skipped``, ``not_due`` and ``upstream_failed``
-say why a pipeline was not invoked at all. A pipeline of a DAG may run more
-than once in one orchestrator run (once per ``map`` iteration, once per
-lineage that reaches it), and every run has a record and a status row of its
-own. Every instant is an aware UTC datetime and every duration is in seconds.
+``completed``, ``failed``); ``kernel_died``, ``timed_out`` and
+``interrupted`` are failures of a run for a reason outside the notebook's
+code; ``skipped``, ``not_due``, ``upstream_failed`` and ``already_claimed``
+say why a pipeline was not invoked at all. A run that failed and was tried
+again keeps its record (``retried`` set, ``attempt`` counting from 1).
+
+A pipeline of a DAG may run more than once in one orchestrator run (once per
+``map`` iteration, once per lineage that reaches it), and every run has a
+record and a status row of its own. Every instant is an aware UTC datetime
+and every duration is in seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ import pandas as pd
 from ._exceptions import PipelineExecutionError
 from ._results import read_value
 
-__all__ = ["STATUS_COLUMNS", "RunRecord", "RunReport", "RunState", "empty_status"]
+__all__ = [
+    "FAILURE_STATES",
+    "STATUS_COLUMNS",
+    "RunRecord",
+    "RunReport",
+    "RunState",
+    "empty_status",
+]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -43,6 +55,7 @@ STATUS_COLUMNS = [
     "input_run_id",
     "lineage",
     "iteration",
+    "attempt",
     "note",
     "output_notebook",
     "scheduled_time",
@@ -53,18 +66,31 @@ _TIME_COLUMNS = ("started", "ended", "scheduled_time", "next_run")
 
 
 class RunState(str, enum.Enum):
-    """Where a pipeline stands in a run (papermill's words, plus two of ours)."""
+    """Where a pipeline stands in a run (papermill's words, plus ours)."""
 
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    KERNEL_DIED = "kernel_died"
+    TIMED_OUT = "timed_out"
+    INTERRUPTED = "interrupted"
     SKIPPED = "skipped"
     NOT_DUE = "not_due"
     UPSTREAM_FAILED = "upstream_failed"
+    ALREADY_CLAIMED = "already_claimed"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether a run in this state was started and did not complete."""
+        return self.value in FAILURE_STATES
+
+
+# The state names of a run that was started and did not complete.
+FAILURE_STATES = frozenset({"failed", "kernel_died", "timed_out", "interrupted"})
 
 
 @dataclass
@@ -93,6 +119,9 @@ class RunRecord:
         lineage: the chain of pipelines that led here, ``"extract->load"``.
         iteration: the run's index among the runs of one ``map`` fan-out.
         note: why it did not run, when that is not obvious from its state.
+        attempt: which try of the run this is, from 1 (see ``retries``).
+        retried: this attempt failed and a later attempt replaced it.
+        earlier_attempts: the retried attempts before this one, oldest first.
     """
 
     pipe_name: str
@@ -112,6 +141,9 @@ class RunRecord:
     lineage: str | None = None
     iteration: int | None = None
     note: str | None = None
+    attempt: int = 1
+    retried: bool = False
+    earlier_attempts: list[RunRecord] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -140,7 +172,7 @@ class RunRecord:
     @property
     def is_invoked(self) -> bool:
         """Whether the pipeline was started in this run."""
-        return self.state in (RunState.RUNNING, RunState.COMPLETED, RunState.FAILED)
+        return self.state is RunState.RUNNING or self.is_success is not None
 
     @property
     def is_success(self) -> bool | None:
@@ -148,7 +180,7 @@ class RunRecord:
         if self.state is RunState.COMPLETED:
             return True
 
-        if self.state is RunState.FAILED:
+        if self.state.is_failure:
             return False
 
         return None
@@ -179,6 +211,7 @@ class RunRecord:
             "input_run_id": ",".join(self.input_run_ids) or None,
             "lineage": self.lineage or self.pipe_name,
             "iteration": self.iteration,
+            "attempt": self.attempt,
             "note": self.note,
             "output_notebook": (
                 str(self.output_notebook) if self.output_notebook else None
@@ -209,8 +242,12 @@ class RunReport:
 
     @property
     def failed(self) -> list[str]:
-        """The pipelines that failed (``name[i]`` for a ``map`` iteration)."""
-        return [r.label for r in self.records if r.state is RunState.FAILED]
+        """The pipelines that failed (``name[i]`` for a ``map`` iteration).
+
+        A failure of any kind counts (a dead kernel, a timeout), except an
+        attempt that was retried: its last attempt decides.
+        """
+        return [r.label for r in self.records if r.state.is_failure and not r.retried]
 
     @property
     def succeeded(self) -> list[str]:
@@ -316,4 +353,5 @@ def _status_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     frame["duration"] = frame["duration"].astype("float64")
     frame["success"] = frame["success"].astype("boolean")
     frame["iteration"] = frame["iteration"].astype("Int64")
+    frame["attempt"] = frame["attempt"].astype("Int64")
     return frame

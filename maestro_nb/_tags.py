@@ -29,7 +29,7 @@ from ._frequency import Frequency, parse_frequency
 from ._localtime import zone
 from ._timing import Filters, Timing
 
-__all__ = ["PipelineSpec", "TAG_NAMES", "TagErrors", "parse_tags"]
+__all__ = ["PipelineSpec", "TAG_NAMES", "TagErrors", "parse_duration", "parse_tags"]
 
 LOG_LEVELS = ("ERROR", "WARN", "INFO", "DEBUG")
 
@@ -49,9 +49,26 @@ TAG_NAMES = (
     "outputs",
     "runIf",
     "map",
+    "timeout",
+    "retries",
+    "retryDelay",
 )
 
 _COLLECT = re.compile(r"collect\((.*)\)", re.DOTALL)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_DURATION_UNITS = {
+    "": 1,
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+}
 _NAME_SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -77,6 +94,9 @@ class PipelineSpec:
     run_if: str | None = None
     map_fields: tuple[str, ...] | None = None
     declared_parameters: frozenset[str] | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    retry_delay: float | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -163,6 +183,9 @@ class _TagReader:
             "outputs": self._get("outputs", _words("pipeline name"), default=()),
             "run_if": self._get("runIf", _run_if, default=None),
             "map_fields": self._get("map", _map_fields, default=None),
+            "timeout": self._get("timeout", parse_duration, default=None),
+            "retries": self._get("retries", _retries, default=None),
+            "retry_delay": self._get("retryDelay", _delay, default=None),
         }
         if self.errors or frequency is None or start is None or tz is None:
             return None
@@ -433,3 +456,47 @@ def _map_fields(value: object) -> tuple[str, ...]:
         raise ValueError("field names must be identifiers, such as 'ids labels'")
 
     return tuple(str(item) for item in items)
+
+
+def parse_duration(value: object) -> float:
+    """Turn ``"10 minutes"``, ``"30 seconds"`` or a number of seconds into seconds.
+
+    Raises:
+        ValueError: not a positive number of seconds, minutes or hours.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        seconds = _duration_text(value)
+
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError("a duration must be a positive number of seconds")
+
+    return seconds
+
+
+def _duration_text(value: object) -> float:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    match = _DURATION.fullmatch(text)
+    if match is None or match.group(2) not in _DURATION_UNITS:
+        raise ValueError(
+            "expected a duration such as '10 minutes', '30 seconds', '2 hours' "
+            "or a number of seconds"
+        )
+
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def _retries(value: object) -> int:
+    number = _as_int(value, "retries")
+    if not 0 <= number <= 10:
+        raise ValueError("retries must be an integer from 0 to 10")
+
+    return number
+
+
+def _delay(value: object) -> float:
+    if value in (0, "0"):
+        return 0.0
+
+    return parse_duration(value)
