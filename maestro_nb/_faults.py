@@ -247,13 +247,14 @@ def run_attempts(
     """
     earlier: list[RunRecord] = []
     record = attempt(1)
-    while record.state in RETRIED_STATES and len(earlier) < retries:
+    while (
+        record.state in RETRIED_STATES
+        and len(earlier) < retries
+        and not KERNELS.stopping.wait(delay)  # the delay, cut short by a stop
+    ):
         record.retried = True
         record.note = f"{record.state.value}; tried again"
         earlier.append(record)
-        if KERNELS.stopping.wait(delay):
-            break
-
         record = attempt(len(earlier) + 1)
 
     record.earlier_attempts = earlier
