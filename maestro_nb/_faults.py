@@ -55,6 +55,9 @@ KILL_GRACE_SECONDS = 2.0
 RETRIED_STATES = frozenset({RunState.FAILED, RunState.KERNEL_DIED})
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _T = TypeVar("_T")
+# What a run stopped by the orchestrator ends with: the interrupt in the cell,
+# or the kernel gone.
+_STOPPED_ERRORS = frozenset({"KeyboardInterrupt", "DeadKernelError"})
 
 
 class KernelProcesses:
@@ -224,10 +227,13 @@ def outcome(error: PipelineExecutionError | None, watch: Watchdog) -> RunState:
     if error is None:
         return RunState.COMPLETED
 
-    if watch.fired:
+    # The notebook's own error stands when it came first: the timer may fire
+    # while a kernel that already failed is being shut down.
+    stopped_here = error.ename in _STOPPED_ERRORS
+    if watch.fired and stopped_here:
         return RunState.TIMED_OUT
 
-    if KERNELS.stopping.is_set():
+    if KERNELS.stopping.is_set() and stopped_here:
         return RunState.INTERRUPTED
 
     if error.ename == "DeadKernelError":
