@@ -52,12 +52,11 @@ _installed = False
 def load_ipython_extension(ipython: object) -> None:
     """Install the warning and log-record hooks (IPython's extension entry)."""
     global _installed
-    target = os.environ.get(EVENTS_ENV)
-    if not target or _installed:
+    if _installed:
         return
 
     _installed = True
-    writer = _EventWriter(Path(target))
+    writer = _EventWriter()
     _hook_warnings(writer)
     _hook_log_records(writer)
 
@@ -81,13 +80,20 @@ def read_events(path: Path) -> tuple[list[str], list[str]]:
 
 
 class _EventWriter:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """Appends events to the file named by the environment at each write.
+
+    The runner may name the file only after the kernel has started (a kernel
+    started ahead of its run); events before that are not the notebook's.
+    """
 
     def write(self, kind: str, text: str, level: str) -> None:
+        target = os.environ.get(EVENTS_ENV)
+        if not target:
+            return
+
         event = {"kind": kind, "text": text, "level": level, "time": time.time()}
         line = json.dumps(event) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
+        with Path(target).open("a", encoding="utf-8") as handle:
             handle.write(line)
 
 

@@ -26,6 +26,7 @@ from ._dag import Edges
 from ._exceptions import ConditionError, FanOutError, PipelineExecutionError
 from ._execution import execute_pipeline
 from ._handoff import INLINE_LIMIT, Handoff, file_handoff
+from ._kernels import LOG_FOLDER, KernelPool, expected_kernel
 from ._localtime import UTC
 from ._results import read_value, write_value
 from ._status import RunRecord, RunState
@@ -70,6 +71,7 @@ class Dispatcher:
         resources: dict[str, object],
         on_record: Callable[[RunRecord], None],
         track: Callable[[Job, Runner], Runner] | None = None,
+        remote: Runner | None = None,
     ) -> None:
         self.pipelines = pipelines
         self.edges = Edges(pipelines.values())
@@ -77,6 +79,8 @@ class Dispatcher:
         self.resources = resources
         self.on_record = on_record
         self.track = track
+        # A remote runner (see ``_dask``) replaces the local kernels.
+        self.remote = remote
         self.records: list[RunRecord] = []
         self.links: list[tuple[RunRecord, RunRecord]] = []
         self._order: dict[int, tuple[int, ...]] = {}
@@ -85,8 +89,11 @@ class Dispatcher:
 
     def run(self, roots: list[Job], workers: int) -> list[RunRecord]:
         """Run ``roots`` and their downstream DAG; return every record made."""
-        with ThreadPoolExecutor(workers, thread_name_prefix="maestro_nb") as pool:
-            self._pool = pool
+        ahead = 0 if self.remote is not None else _kernels_ahead(workers)
+        kernels = KernelPool(self.runs_dir / LOG_FOLDER, ahead)
+        threads = ThreadPoolExecutor(workers, thread_name_prefix="maestro_nb")
+        with kernels, threads as pool:
+            self._pool, self._kernels = pool, kernels
             for job in roots:
                 self._start(job)
 
@@ -106,11 +113,11 @@ class Dispatcher:
         if job.check_run_if and not self._passes_run_if(job):
             return
 
-        work = (
-            execute_pipeline
-            if self.track is None
-            else self.track(job, execute_pipeline)
-        )
+        runner = self.remote or execute_pipeline
+        work = runner if self.track is None else self.track(job, runner)
+        if self.remote is None:
+            self._kernels.expect(expected_kernel(job.spec.path))
+
         future = self._pool.submit(
             work,
             job.spec,
@@ -118,6 +125,7 @@ class Dispatcher:
             resources=self.resources,
             scheduled_time=job.scheduled_time,
             handoff=job.handoff,
+            kernels=self._kernels,
         )
         self._active[future] = job
 
@@ -301,6 +309,15 @@ class Dispatcher:
         self._order[id(record)] = job.order
         self.records.append(record)
         self.links.extend((parent, record) for parent in job.parents[-1:])
+
+
+def _kernels_ahead(workers: int) -> int:
+    """How many queued runs get their kernel started before a worker is free.
+
+    A kernel takes longer to start than a short notebook takes to run, so
+    even one worker is kept fed by two kernels starting side by side.
+    """
+    return max(2, workers)
 
 
 def _with(job: Job, **changes: object) -> Job:

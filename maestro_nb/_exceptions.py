@@ -17,6 +17,7 @@ never format error text themselves.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ConditionError",
@@ -149,6 +150,23 @@ class PipelineExecutionError(MaestroError, RuntimeError):
         )
         where = f" in cell {cell_index}" if cell_index is not None else ""
         super().__init__(f"{self.path}: {ename}: {evalue}{where}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its fields when a run's record comes back from a
+        # Dask worker (the default rebuilds from the message alone).
+        fields = {
+            "cell_index": self.cell_index,
+            "exec_count": self.exec_count,
+            "traceback": self.traceback,
+            "output_notebook": self.output_notebook,
+        }
+        return _rebuild_execution_error, (self.path, self.ename, self.evalue, fields)
+
+
+def _rebuild_execution_error(
+    path: Path, ename: str, evalue: str, fields: dict[str, Any]
+) -> PipelineExecutionError:
+    return PipelineExecutionError(path, ename, evalue, **fields)
 
 
 class ConditionError(MaestroError, ValueError):

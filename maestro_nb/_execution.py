@@ -16,23 +16,22 @@ told where those files go through its environment.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import nbformat
 import papermill
-from jupyter_client.manager import AsyncKernelManager
 from papermill.exceptions import PapermillExecutionError
 
 from ._capture import EVENTS_ENV, read_events
 from ._exceptions import PipelineExecutionError
 from ._faults import KERNELS, Watchdog, dead_kernel_error, outcome, run_attempts
 from ._handoff import INPUT_PARAMETER, Handoff, with_loader_cell
+from ._kernels import LOG_FOLDER, KernelKey, KernelPool
 from ._localtime import UTC
 from ._notebooks import NOTEBOOK_SUFFIX, assigned_names, load_notebook
 from ._results import ARTIFACT_ENV, RUN_DIR_ENV, artifact_file
@@ -55,7 +54,6 @@ logger = logging.getLogger(__name__)
 SCHEDULED_TIME_PARAMETER = "maestro_scheduled_time"
 RUN_ID_PARAMETER = "maestro_run_id"
 DEFAULT_KERNEL = "python3"
-CAPTURE_EXTENSION = "maestro_nb._capture"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -112,43 +110,7 @@ class RunFiles:
             ARTIFACT_ENV: str(self.artifact.resolve()),
             RUN_DIR_ENV: str(self.files.resolve()),
             EVENTS_ENV: str(self.events.resolve()),
-            # The debugger's frozen-modules notice is noise in a batch run.
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
-
-
-class _RunKernelManager(AsyncKernelManager):
-    """A kernel manager that gives the kernel this run's environment.
-
-    It also sends the kernel process's own output to a log file, not the
-    console. nbclient creates the manager from its class (so it also shuts the kernel
-    down); :func:`_kernel_manager_class` makes one subclass per run.
-    """
-
-    run_env: dict[str, str] = {}
-    run_cwd: str | None = None
-    run_log: IO[bytes] | None = None
-    run_watch: Watchdog | None = None
-
-    async def start_kernel(self, **kwargs: Any) -> None:  # type: ignore[override]
-        env = dict(kwargs.pop("env", os.environ))
-        env.update(self.run_env)
-        kwargs.update(env=env, stdout=self.run_log, stderr=self.run_log)
-        kwargs["cwd"] = self.run_cwd
-        await super().start_kernel(**kwargs)
-        process = getattr(self.provisioner, "process", None)
-        if self.run_watch is not None and process is not None:
-            self.run_watch.attach(process)
-
-
-def _kernel_manager_class(
-    env: dict[str, str], cwd: Path, log: IO[bytes], watch: Watchdog | None = None
-) -> type[Any]:
-    # The kernel's folder is set here, not with papermill's ``cwd``: that one
-    # changes the folder of the whole process, which other runs share.
-    attributes = {"run_env": env, "run_cwd": str(cwd), "run_log": log}
-    attributes["run_watch"] = watch
-    return type("RunKernelManager", (_RunKernelManager,), attributes)
 
 
 def injected_parameters(
@@ -182,6 +144,7 @@ def execute_pipeline(
     resources: dict[str, object] | None = None,
     scheduled_time: datetime | None = None,
     handoff: Handoff | None = None,
+    kernels: KernelPool | None = None,
 ) -> RunRecord:
     """Run one pipeline notebook with papermill in a fresh kernel.
 
@@ -197,13 +160,27 @@ def execute_pipeline(
         scheduled_time: the cycle point that made the pipeline due.
         handoff: how the upstream value reaches the notebook as
             ``maestro_input`` (a downstream run only).
+        kernels: the pool that starts kernels ahead of their runs; without
+            one, the run starts its own kernel.
 
     Returns:
         The run's record: state, times, error, warnings, messages, artifact.
     """
+    if kernels is None:
+        with KernelPool(output_dir / LOG_FOLDER) as own:
+            return execute_pipeline(
+                spec,
+                output_dir,
+                resources=resources,
+                scheduled_time=scheduled_time,
+                handoff=handoff,
+                kernels=own,
+            )
 
     def attempt(number: int) -> RunRecord:
-        record = _execute_once(spec, output_dir, resources, scheduled_time, handoff)
+        record = _execute_once(
+            spec, output_dir, resources, scheduled_time, handoff, kernels
+        )
         record.attempt = number
         return record
 
@@ -216,6 +193,7 @@ def _execute_once(
     resources: dict[str, object] | None,
     scheduled_time: datetime | None,
     handoff: Handoff | None,
+    kernels: KernelPool,
 ) -> RunRecord:
     started = datetime.now(UTC)
     if KERNELS.stopping.is_set():
@@ -246,6 +224,7 @@ def _execute_once(
             handoff,
             secrets=secrets,
             watch=watch,
+            kernels=kernels,
         )
 
     record.ended = datetime.now(UTC)
@@ -328,6 +307,7 @@ def _run_papermill(
     *,
     secrets: dict[str, str] | None = None,
     watch: Watchdog | None = None,
+    kernels: KernelPool,
 ) -> PipelineExecutionError | None:
     offered = dict(resources)
     offered[RUN_ID_PARAMETER] = files.run_id
@@ -346,14 +326,13 @@ def _run_papermill(
             name: str(value) for name, value in injected_parameters(spec, given).items()
         }
         source = _with_secret_cell(source, files, sorted(declared))
-        with files.kernel_log.open("ab") as kernel_log:
-            kernel_name, language = _kernel_of(source)
-            manager_class = _kernel_manager_class(
-                files.kernel_env() | secret_env(declared),
-                spec.path.parent.resolve(),
-                kernel_log,
-                watch,
-            )
+        kernel_name, language = _kernel_of(source)
+        key = KernelKey(kernel_name, spec.path.parent.resolve())
+        env = files.kernel_env() | secret_env(declared)
+        with kernels.kernel(key, env, files.kernel_log) as manager:
+            if watch is not None and manager.process is not None:
+                watch.attach(manager.process)
+
             papermill.execute_notebook(
                 str(source.resolve()),
                 str(files.notebook.resolve()),
@@ -361,8 +340,7 @@ def _run_papermill(
                 kernel_name=kernel_name,
                 language=language,
                 progress_bar=False,
-                kernel_manager_class=manager_class,
-                extra_arguments=[f"--IPKernelApp.extensions={CAPTURE_EXTENSION}"],
+                km=manager,
             )
     except PapermillExecutionError as error:
         return _from_papermill(spec, files, error, list((secrets or {}).values()))

@@ -20,6 +20,7 @@ import pandas as pd
 from ._catchup import MissedRun, parse_window
 from ._clock import resolve_check_datetime
 from ._dag import Edges
+from ._dask import ExecutorChoice, remote_runner
 from ._dispatch import Dispatcher, Job, Runner, run_tree
 from ._faults import stop_on_signals, with_run_defaults
 from ._frequency import Frequency, parse_orch_frequency
@@ -66,6 +67,8 @@ def run_schedule(
     history: HistoryOption = True,
     catch_up: str | None = None,
     secrets: dict[str, str | Secret] | None = None,
+    executor: ExecutorChoice = None,
+    dask_address: str | None = None,
 ) -> Schedule:
     """Run every pipeline that is due at the check instant, and record how it went.
 
@@ -102,13 +105,22 @@ def run_schedule(
         secrets: values handed to the pipelines that declare a parameter of
             that name, as ``resources`` are, but through the kernel's
             environment; they are masked in everything the run writes.
+        executor: where the notebooks run: ``None`` or ``"local"`` (kernels
+            on this machine), ``"dask"`` (the Dask cluster at
+            ``dask_address``), a ``distributed.Client`` or any
+            ``concurrent.futures.Executor``. ``workers`` still bounds how
+            many runs are out at once; ``output_dir`` must then be on a
+            filesystem every worker shares, at the same path.
+        dask_address: the Dask scheduler (``"tcp://host:8786"``); giving it
+            alone means ``executor="dask"``.
 
     Returns:
         ``schedule``, its ``last_run`` set to this run's report.
 
     Raises:
         ValueError: ``workers`` is below 1, or a timeout, retry count or
-            catch-up window is not valid.
+            catch-up window is not valid, or an unknown executor name.
+        TypeError: ``executor`` is of another kind.
     """
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, not {workers!r}")
@@ -145,6 +157,8 @@ def run_schedule(
                 quiet,
                 recorder,
                 pipelines,
+                executor=executor,
+                dask_address=dask_address,
             )
 
         report.check_datetime, report.orch_frequency = check, str(orch_frequency)
@@ -313,9 +327,13 @@ def _dispatch(
     quiet: bool,
     recorder: Recorder | None = None,
     pipelines: dict[str, PipelineSpec] | None = None,
+    *,
+    executor: ExecutorChoice = None,
+    dask_address: str | None = None,
 ) -> tuple[RunReport, list[str]]:
     """Run the root jobs and their DAG; return the report and the console tree."""
-    with Progress(len(roots), progress_mode(quiet)) as progress:
+    remote_runs = remote_runner(executor, dask_address)
+    with Progress(len(roots), progress_mode(quiet)) as progress, remote_runs as remote:
 
         def on_record(record: RunRecord) -> None:
             if recorder is not None:
@@ -338,7 +356,12 @@ def _dispatch(
             return progress.track(job.spec.name, work)
 
         dispatcher = Dispatcher(
-            pipelines or schedule.pipelines, runs_dir, resources, on_record, track
+            pipelines or schedule.pipelines,
+            runs_dir,
+            resources,
+            on_record,
+            track,
+            remote=remote,
         )
         made = dispatcher.run(roots, workers)
 
