@@ -282,7 +282,9 @@ async def _start_kernel(key: KernelKey, log: Path) -> RunKernelManager:
 async def _stop_kernel(manager: RunKernelManager, discard_log: bool) -> None:
     process = manager.process
     try:
-        await manager.shutdown_kernel()
+        # nbclient has already shut down a kernel that never answered.
+        if manager.has_kernel:
+            await manager.shutdown_kernel()
     except Exception:  # a kernel that will not stop must not fail the run
         logger.exception("kernel %s did not shut down cleanly", manager.kernel_id)
 
