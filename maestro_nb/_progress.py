@@ -154,7 +154,7 @@ class Progress:
         duration = record.duration if record.duration is not None else 0.0
         line = (
             f"  [{self.done}/{self.total}] {record.state.value:<9} "
-            f"{record.pipe_name}  {duration:.1f} s"
+            f"{record.label}  {duration:.1f} s"
         )
         if record.error is not None:
             where = record.error.cell_index

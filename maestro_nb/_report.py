@@ -392,7 +392,7 @@ def run_table_html(records: list[RunRecord], link_base: Path) -> str:
     )
     rows = [
         (
-            _e(record.pipe_name),
+            _e(record.label),
             status_badge(record.state.value),
             _nowrap(_when(record.started, seconds=True) if record.started else ""),
             _nowrap(_seconds(record.duration) if record.duration is not None else ""),
@@ -461,7 +461,7 @@ def failure_html(record: RunRecord) -> str:
     source = failing_cell_source(error.output_notebook, error.cell_index)
     traceback = _ANSI.sub("", "\n".join(error.traceback))
     parts = [
-        f"<summary><b>{_e(record.pipe_name)}</b>: "
+        f"<summary><b>{_e(record.label)}</b>: "
         f"<code>{_e(error.ename)}</code>: {_e(error.evalue)}{_e(where)}</summary>"
     ]
     if source is not None:
@@ -542,7 +542,7 @@ def _reason(message: str, notebook: str, tag: object, value: object) -> str:
 def _record_line(record: RunRecord) -> str:
     look = status_look(record.state.value)
     duration = _seconds(record.duration) if record.duration is not None else ""
-    line = f"{look.symbol} {look.label:<9} {record.pipe_name}  {duration}".rstrip()
+    line = f"{look.symbol} {look.label:<9} {record.label}  {duration}".rstrip()
     if record.error is not None:
         line += f"  ({record.error.ename}: {record.error.evalue})"
 

@@ -196,6 +196,16 @@ def test_lineage_column_reads_the_record_when_it_has_one(project: Path) -> None:
     assert "extract \u2192 hourly" in schedule.summary().html
 
 
+def test_iterations_of_a_map_are_told_apart(project: Path) -> None:
+    schedule = _ran(project)
+    assert schedule.last_run is not None
+    schedule.last_run.records[0].iteration = 3
+
+    summary = schedule.summary()
+    assert ">hourly[3]<" in summary.html
+    assert "hourly[3]" in repr(summary)
+
+
 def test_a_schedule_that_never_ran_still_has_a_page(project: Path) -> None:
     schedule = maestro_nb.build_schedule(project / "pipelines", quiet=True)
 
