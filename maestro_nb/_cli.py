@@ -220,6 +220,49 @@ def _add_run(commands: Any) -> None:
         help="upcoming runs listed in the summary (default: %(default)s)",
     )
     _run_options(parser)
+    _reliability_options(parser)
+
+
+def _reliability_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        help='default limit per notebook, e.g. "10 minutes" or seconds (a '
+        "pipeline's timeout tag wins)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="default re-runs of a failed notebook (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--retry-delay",
+        default="0",
+        metavar="DURATION",
+        help='wait between attempts, e.g. "30 seconds" (default: no wait)',
+    )
+    parser.add_argument(
+        "--history",
+        metavar="PATH|URL",
+        help="run history database (default: OUTPUT_DIR/maestro_history.sqlite)",
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="record no history and claim no slots (stateless)",
+    )
+    parser.add_argument(
+        "--catch-up",
+        metavar="WINDOW",
+        help='also run slots missed in this window, e.g. "1 day" (needs history)',
+    )
+    parser.add_argument(
+        "--dask-address",
+        metavar="ADDRESS",
+        help="run the notebooks on this Dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
 
 
 def _add_schedule(commands: Any) -> None:

@@ -62,8 +62,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         log_file_max_bytes=args.log_file_max_bytes,
         quiet=quiet,
         output_dir=args.output_dir,
+        timeout=_number_or_text(args.timeout),
+        retries=args.retries,
+        retry_delay=_number_or_text(args.retry_delay) or 0,
+        history=False if args.no_history else (args.history or True),
+        catch_up=args.catch_up,
+        executor="dask" if args.dask_address else None,
+        dask_address=args.dask_address,
     )
     return _run_result(args, schedule)
+
+
+def _number_or_text(value: str | None) -> str | float | None:
+    """Durations come as seconds (``"30"``) or as text (``"30 seconds"``)."""
+    if value is None:
+        return None
+
+    try:
+        return float(value)
+    except ValueError:
+        return value
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:

@@ -191,3 +191,53 @@ def test_invoke_runs_one_pipeline_now(
     assert main(["invoke", "off", *args, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["succeeded"] == ["off"]
+
+
+def test_run_takes_timeout_retries_and_history_options(tmp_path: Path) -> None:
+    write_pipeline(
+        tmp_path / "pipelines", "hangs", {}, "", ["import time", "time.sleep(60)"]
+    )
+    write_pipeline(tmp_path / "pipelines", "flaky", {}, "", ["1 / 0"])
+
+    run = cli(
+        "run",
+        "--run-all",
+        "--timeout",
+        "3",
+        "--retries",
+        "1",
+        "--retry-delay",
+        "0",
+        "--no-history",
+        "--json",
+        cwd=tmp_path,
+    )
+
+    assert run.returncode == 1
+    rows = json.loads(run.stdout)["status"]
+    states = sorted((row["pipe_name"], row["status"], row["attempt"]) for row in rows)
+    assert states == [
+        ("flaky", "failed", 1),
+        ("flaky", "failed", 2),
+        ("hangs", "timed_out", 1),
+    ]
+    assert not (tmp_path / "runs" / "maestro_history.sqlite").exists()
+
+
+def test_run_records_history_where_asked(tmp_path: Path) -> None:
+    write_pipeline(tmp_path / "pipelines", "quick", {}, "x = 1")
+    database = tmp_path / "shared" / "history.sqlite"
+
+    run = cli(
+        "run",
+        "--run-all",
+        "--history",
+        str(database),
+        "--catch-up",
+        "1 day",
+        cwd=tmp_path,
+    )
+
+    assert run.returncode == 0, run.stderr
+    history = maestro_nb.get_history(database)
+    assert history["pipe_name"].tolist() == ["quick"]
