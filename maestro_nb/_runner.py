@@ -137,7 +137,7 @@ def run_schedule(
     runs_dir = Path(output_dir)
     offered = _with_secrets(resources, secrets)
     with stop_on_signals(), Recorder.open(history, runs_dir) as recorder:
-        roots = _claimed_roots(recorder, pipelines, decisions, records)
+        roots = _claimed_roots(recorder, pipelines, decisions, records, run_all)
         if window is not None:
             frequency = parse_orch_frequency(orch_frequency)
             missed = recorder.missed(
@@ -254,14 +254,21 @@ def _claimed_roots(
     pipelines: dict[str, PipelineSpec],
     decisions: list[tuple[PipelineSpec, Decision]],
     records: list[RunRecord],
+    run_all: bool = False,
 ) -> list[Job]:
-    """Claim the slot of each due pipeline; a slot claimed elsewhere is not run."""
+    """Claim the slot of each due pipeline; a slot claimed elsewhere is not run.
+
+    ``run_all`` is a manual run outside the schedule: it claims nothing, so
+    it never takes the slot from the scheduled run that follows it.
+    """
     roots = []
     for (spec, decision), record in zip(decisions, records, strict=True):
         if record.state is not RunState.PENDING:
             continue
 
-        if recorder.claim(spec.name, decision.slot, record.scheduled_time):
+        if run_all:
+            roots.append(Job(pipelines[spec.name], record.scheduled_time))
+        elif recorder.claim(spec.name, decision.slot, record.scheduled_time):
             roots.append(Job(pipelines[spec.name], record.scheduled_time))
         else:
             record.state = RunState.ALREADY_CLAIMED
@@ -288,7 +295,12 @@ def _finish(
     schedule: Schedule, report: RunReport, runs_dir: Path, summary: str, quiet: bool
 ) -> None:
     schedule.last_run = report
-    write_status_file(report, runs_dir)
+    claimed_elsewhere = any(r.state is RunState.ALREADY_CLAIMED for r in report.records)
+    if report.invoked or not claimed_elsewhere:
+        # An orchestrator that lost every race ran nothing of its own: the
+        # status of the one that ran the slot stays the last status.
+        write_status_file(report, runs_dir)
+
     if not quiet:
         print(summary)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -130,3 +131,25 @@ def test_missed_slots_are_the_unclaimed_ones_after_history_began(
     # Nothing before the history began is ever missed.
     long_window = find_missed_runs([spec], history, hourly, check, timedelta(days=30))
     assert all(run.slot >= began for run in long_window)
+
+
+def test_a_manual_run_all_leaves_the_slot_to_the_scheduled_run(tmp_path: Path) -> None:
+    import maestro_nb
+    from notebook_factory import write_pipeline
+
+    write_pipeline(tmp_path / "pipelines", "daily", {"frequency": "1 day"}, "x = 1")
+    schedule = maestro_nb.build_schedule(tmp_path / "pipelines", quiet=True)
+    check = "2026-01-01T00:00:00Z"
+    runs = tmp_path / "runs"
+
+    maestro_nb.run_schedule(
+        schedule, check_datetime=check, run_all=True, quiet=True, output_dir=runs
+    )
+    maestro_nb.run_schedule(schedule, check_datetime=check, quiet=True, output_dir=runs)
+    assert schedule.get_status()["status"].tolist() == ["completed"]
+
+    maestro_nb.run_schedule(schedule, check_datetime=check, quiet=True, output_dir=runs)
+    assert schedule.get_status()["status"].tolist() == ["already_claimed"]
+    # The orchestrator that lost the race keeps the winner's status file.
+    status = json.loads((runs / "last_status.json").read_text())
+    assert [row["status"] for row in status["status"]] == ["completed"]
