@@ -57,9 +57,26 @@ def build_schedule(
     dag = check_dag(specs, {error.pipe_name for error in errors})
     errors.extend(BuildError.from_tag_error(name, e) for name, e in dag.errors)
     schedule = Schedule(dag.specs, errors, folder)
-    schedule.build_warnings = dag.warnings
+    schedule.build_warnings = dag.warnings + _step_warnings(dag.specs)
     _log_build(schedule, len(paths), quiet)
     return schedule
+
+
+def _step_warnings(specs: list[PipelineSpec]) -> list[str]:
+    """Warn where a sub-daily step of a day or more meets a daily restart.
+
+    Without a full start date a sub-daily series restarts every local day,
+    so ``"48 hours"`` runs once a day: almost certainly not what was meant.
+    """
+    return [
+        f"{spec.path}: tag 'frequency' = {spec.frequency_text!r} restarts every "
+        "local day without a full start date, so it runs once a day; give "
+        "startTime as 'YYYY-MM-DD HH:MM:SS' to step in elapsed time, or use days"
+        for spec in specs
+        if spec.frequency.is_sub_daily
+        and spec.frequency.seconds >= 86_400
+        and spec.start.kind != "full"
+    ]
 
 
 def _read_pipelines(paths: list[Path]) -> tuple[list[PipelineSpec], list[BuildError]]:
@@ -176,7 +193,8 @@ def _log_build(schedule: Schedule, found: int, quiet: bool) -> None:
     built = len(schedule.pipelines)
     logger.info("built %d of %d pipeline notebooks", built, found)
     for error in schedule.build_errors:
-        logger.error("build error: %s", error.message)
+        # A notebook left out is the user's to fix, not a failure of the run.
+        logger.warning("build error: %s", error.message)
 
     for warning in schedule.build_warnings:
         logger.warning("build warning: %s", warning)

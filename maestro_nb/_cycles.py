@@ -452,32 +452,43 @@ def build_series(frequency: Frequency, start: StartTime, tz: ZoneInfo) -> Series
     return _month_series(frequency, start, tz)
 
 
+# Any amount is valid, however large. A step longer than the calendar itself
+# (years 1 to 9999) leaves at most one point in range, whatever its size, so
+# steps are capped there to keep the arithmetic in 64-bit integers.
+_MAX_DAYS = 3_700_000
+_MAX_MONTHS = 121_000
+# A series restarting every local day holds one point a day once its step
+# outlasts the longest day (25 hours).
+_MAX_RESTART_SECONDS = 2 * 86_400
+
+
 def _sub_daily_series(frequency: Frequency, start: StartTime, tz: ZoneInfo) -> Series:
     if start.kind == "full" and start.day is not None:
         anchor = localize(datetime.combine(start.day, start.clock), tz)
-        return ElapsedSeries(anchor, frequency.seconds)
+        return ElapsedSeries(anchor, min(frequency.seconds, _MAX_DAYS * 86_400))
 
-    return DailyRestartSeries(start.clock, frequency.seconds, tz)
+    step = min(frequency.seconds, _MAX_RESTART_SECONDS)
+    return DailyRestartSeries(start.clock, step, tz)
 
 
 def _day_series(frequency: Frequency, start: StartTime, tz: ZoneInfo) -> Series:
+    step = min(frequency.days, _MAX_DAYS)
     if start.kind == "full" and start.day is not None:
-        return DaySeries(start.day, start.clock, frequency.days, True, tz)
+        return DaySeries(start.day, start.clock, step, True, tz)
 
     anchor = EPOCH
     if start.kind == "weekday" and start.weekday is not None:
         anchor = EPOCH + timedelta(days=start.weekday)
 
-    return DaySeries(anchor, start.clock, frequency.days, False, tz)
+    return DaySeries(anchor, start.clock, step, False, tz)
 
 
 def _month_series(frequency: Frequency, start: StartTime, tz: ZoneInfo) -> Series:
+    step = min(frequency.months, _MAX_MONTHS)
     if start.kind == "full" and start.day is not None:
         anchor = start.day.year * 12 + start.day.month - 1
-        return MonthSeries(
-            anchor, start.day.day, start.clock, frequency.months, True, tz
-        )
+        return MonthSeries(anchor, start.day.day, start.clock, step, True, tz)
 
     epoch_month = EPOCH.year * 12 + EPOCH.month - 1
     day = start.month_day if start.month_day is not None else 1
-    return MonthSeries(epoch_month, day, start.clock, frequency.months, False, tz)
+    return MonthSeries(epoch_month, day, start.clock, step, False, tz)

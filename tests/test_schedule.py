@@ -154,3 +154,21 @@ def test_run_sequence_is_in_time_order_then_run_order(project: Path) -> None:
         ["daily_weather", pd.Timestamp("2024-06-01T10:30Z"), True],
         ["hourly_prices", pd.Timestamp("2024-06-01T11:00Z"), True],
     ]
+
+
+def test_a_day_long_sub_daily_step_without_start_date_is_a_warning(
+    project: Path,
+) -> None:
+    write_pipeline(project, "every_two_days", {"frequency": "48 hours"})
+    write_pipeline(
+        project,
+        "elapsed",
+        {"frequency": "48 hours", "startTime": "2024-01-01 00:00:00"},
+    )
+
+    schedule = maestro_nb.build_schedule(project, quiet=True)
+
+    assert "every_two_days" in schedule.pipelines and schedule.build_errors == []
+    assert len(schedule.build_warnings) == 1
+    assert "every_two_days.ipynb" in schedule.build_warnings[0]
+    assert "runs once a day" in schedule.build_warnings[0]

@@ -353,3 +353,51 @@ def test_due_pipelines_run_by_priority_then_name() -> None:
     )
     table = schedule.check("1 day", "2024-06-01T00:00:00Z")
     assert table["pipe_name"].tolist() == ["zeta", "beta", "alpha", "gamma"]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        pytest.param({"frequency": f"{10**20} {unit}"}, id=f"no-start-{unit}")
+        for unit in ("days", "weeks", "months", "years")
+    ]
+    + [
+        pytest.param(
+            {"frequency": f"{10**20} days", "startTime": "2024-06-01"},
+            id="full-start-days",
+        ),
+        pytest.param(
+            {"frequency": f"{10**20} seconds", "startTime": "2024-06-01 00:00:00"},
+            id="full-start-seconds",
+        ),
+        pytest.param(
+            {"frequency": f"{10**20} months", "startTime": "15"}, id="month-day-months"
+        ),
+    ],
+)
+def test_huge_amounts_are_one_point_and_never_crash(tags: dict[str, Any]) -> None:
+    # Any positive amount is valid; one too large to repeat within the
+    # calendar leaves the first point alone.
+    schedule = schedule_of(p=tags)
+    sequence = times(tags, "2023-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    assert len(sequence) <= 1
+    row = schedule.check("1 hour", "2024-06-01T00:00:00Z").iloc[0]
+    assert row["pipe_name"] == "p"
+    schedule.get_run_sequence(n=3, min_datetime="2024-01-01")
+
+
+@pytest.mark.parametrize("frequency", ["48 hours", f"{10**20} seconds"])
+def test_long_sub_daily_step_without_a_start_date_restarts_daily(
+    frequency: str,
+) -> None:
+    # A sub-daily series without a full start restarts at every local
+    # midnight, so a step longer than a day leaves one point a day (the
+    # build warns about it); a full start date steps in elapsed time.
+    assert times(
+        {"frequency": frequency}, "2024-03-01T00:00:00Z", "2024-03-03T00:00:00Z"
+    ) == ["2024-03-01T00:00:00Z", "2024-03-02T00:00:00Z", "2024-03-03T00:00:00Z"]
+    assert times(
+        {"frequency": "48 hours", "startTime": "2024-03-01 00:00:00"},
+        "2024-03-01T00:00:00Z",
+        "2024-03-05T00:00:00Z",
+    ) == ["2024-03-01T00:00:00Z", "2024-03-03T00:00:00Z", "2024-03-05T00:00:00Z"]
