@@ -128,10 +128,19 @@ def to_instant(value: object) -> datetime:
             f"got {value!r}"
         )
 
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if not _FIRST_YEAR <= instant.astimezone(UTC).year <= _LAST_YEAR:
+        raise ValueError(
+            f"{instant.isoformat()} is out of range: instants must fall in the "
+            f"years {_FIRST_YEAR} to {_LAST_YEAR}"
+        )
 
-    return value.astimezone(UTC)
+    return instant.astimezone(UTC)
+
+
+# Decisions look a year around the check and five years ahead of it, all of
+# which must stay inside Python's calendar (years 1 to 9999).
+_FIRST_YEAR, _LAST_YEAR = 2, 9990
 
 
 def localize_many(walls: np.ndarray, tz: ZoneInfo) -> np.ndarray:

@@ -127,6 +127,10 @@ def test_bad_check_datetime_is_a_clear_error(project: Path) -> None:
     with pytest.raises(ValueError, match="not an ISO-8601 instant"):
         maestro_nb.check_schedule(schedule, "1 hour", "yesterday")
 
+    for far in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        with pytest.raises(ValueError, match="years 2 to 9990"):
+            maestro_nb.check_schedule(schedule, "1 hour", far)
+
 
 def test_environment_overrides_check_datetime(
     project: Path, monkeypatch: pytest.MonkeyPatch
