@@ -227,6 +227,9 @@ def _execute_once(
             kernels=kernels,
         )
 
+    if error is None:
+        error = _stopped_early(spec, files)
+
     record.ended = datetime.now(UTC)
     record.state = outcome(error, watch)
     record.error = _described(error, record.state, spec.timeout, watch)
@@ -240,6 +243,31 @@ def _execute_once(
         record.duration or 0.0,
     )
     return record
+
+
+def _stopped_early(
+    spec: PipelineSpec, files: RunFiles
+) -> PipelineExecutionError | None:
+    """Fail a run whose notebook stopped without an error before its last cell.
+
+    ``raise SystemExit(0)`` (or ``sys.exit()``) in a cell ends the execution
+    quietly: papermill reports no error, but the cells after it never ran.
+    """
+    notebook = _read_notebook(files.notebook)
+    for index, cell in enumerate(notebook.cells):
+        ran = cell.get("execution_count") is not None
+        if cell.cell_type == "code" and cell.source.strip() and not ran:
+            return PipelineExecutionError(
+                spec.path,
+                "SystemExit",
+                f"the notebook stopped quietly before cell {index} ran (a "
+                "sys.exit() or SystemExit in an earlier cell?); the cells after "
+                "it did not run",
+                cell_index=index,
+                output_notebook=files.notebook,
+            )
+
+    return None
 
 
 def _not_started(spec: PipelineSpec, scheduled_time: datetime | None) -> RunRecord:

@@ -22,6 +22,7 @@ FIRST = "print('first cell ran', flush=True)"
 FAULTS = {
     "cell_error": ["raise ValueError('bad row')"],
     "system_exit": ["raise SystemExit(3)"],
+    "quiet_exit": ["raise SystemExit(0)", "import maestro_nb\nmaestro_nb.output('x')"],
     "module_error": ["import helper\nhelper.explode()"],
     "exit_kernel": [FIRST, "import os\nos._exit(1)"],
     "kill_kernel": ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"],
@@ -37,6 +38,7 @@ FAULTS = {
 EXPECTED = {
     "cell_error": ("failed", "ValueError"),
     "system_exit": ("failed", "SystemExit"),
+    "quiet_exit": ("failed", "SystemExit"),
     "module_error": ("failed", "ZeroDivisionError"),
     "exit_kernel": ("kernel_died", "DeadKernelError"),
     "kill_kernel": ("kernel_died", "DeadKernelError"),
