@@ -102,6 +102,7 @@ def write_heavy_notebooks(folder: Path, count: int, output_bytes: int) -> None:
             metadata={"tags": ["parameters"], "maestro": {"frequency": "1 day"}},
         )
     )
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python"}
     heavy = nbformat.v4.new_code_cell("print(data)")
     heavy.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text="y" * output_bytes)
@@ -116,6 +117,10 @@ def figure_build(count: int = 1000, output_bytes: int = 2_000_000) -> dict[str, 
         folder = Path(tmp)
         write_heavy_notebooks(folder, count, output_bytes)
         paths = sorted(folder.glob("*.ipynb"))
+        built = maestro_nb.build_schedule(folder, quiet=True)
+        if built.build_errors or len(built) != count:
+            raise RuntimeError(f"benchmark notebooks did not build: {built!r}")
+
         ours = median_seconds(lambda: maestro_nb.build_schedule(folder, quiet=True), 3)
         baseline = median_seconds(
             lambda: [nbformat.read(path, as_version=4) for path in paths], 1

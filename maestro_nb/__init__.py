@@ -12,6 +12,7 @@ Names are imported on first use: a pipeline's kernel that only calls
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ if TYPE_CHECKING:
         last_build_errors as last_build_errors,
     )
     from ._secrets import Secret as Secret, secret as secret
+
+# A library never decides where its log goes: without a handler configured by
+# the application, maestro_nb's records are dropped rather than printed by
+# Python's last-resort handler.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Each public name and the private module that defines it.
 _EXPORTS: dict[str, str] = {

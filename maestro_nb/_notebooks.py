@@ -197,14 +197,57 @@ def _first_text_cell(path: Path) -> FirstCell:
 
 
 _NO_CELLS = object()
+_BOM = b"\xef\xbb\xbf"
 # A first cell is usually a few hundred bytes; small reads keep the parser
 # from chewing through the outputs that follow it.
-_READ_SIZE = 4096
+_FIRST_READ = 4096
+_LARGEST_READ = 1 << 20
+
+
+class _GrowingReader:
+    """A binary file whose reads double in size, from 4 KiB up to 1 MiB.
+
+    A first cell is usually a few hundred bytes, so small first reads keep
+    the parser from chewing through the outputs after it; a first cell with
+    megabytes of output of its own still parses in a few large reads.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.size = _FIRST_READ
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson probes the type of the stream this way
+
+        chunk = self.handle.read(self.size)
+        self.size = min(self.size * 2, _LARGEST_READ)
+        return chunk
 
 
 def _first_item_of_cells(handle: BinaryIO) -> object:
-    """Return the first element of the top-level ``cells`` list, or _NO_CELLS."""
-    for cell in ijson.items(handle, "cells.item", buf_size=_READ_SIZE, use_float=True):
+    """Return the first element of the top-level ``cells`` list, or _NO_CELLS.
+
+    The C parser refuses integers beyond 64 bits, which are valid JSON, so
+    such a file is read again with ijson's pure-Python parser.
+    """
+    if handle.read(3) != _BOM:
+        handle.seek(0)
+
+    start = handle.tell()
+    try:
+        return _first_item(ijson, handle)
+    except ijson.JSONError as error:
+        if "integer overflow" not in str(error):
+            raise
+
+    handle.seek(start)
+    return _first_item(ijson.get_backend("python"), handle)
+
+
+def _first_item(backend: Any, handle: BinaryIO) -> object:
+    reader = _GrowingReader(handle)
+    for cell in backend.items(reader, "cells.item", buf_size=_FIRST_READ):
         return cell
 
     return _NO_CELLS

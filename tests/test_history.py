@@ -8,6 +8,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from notebook_factory import write_pipeline
+
+import maestro_nb
 
 from maestro_nb._catchup import find_missed_runs, parse_window
 from maestro_nb._frequency import parse_orch_frequency
@@ -134,9 +137,6 @@ def test_missed_slots_are_the_unclaimed_ones_after_history_began(
 
 
 def test_a_manual_run_all_leaves_the_slot_to_the_scheduled_run(tmp_path: Path) -> None:
-    import maestro_nb
-    from notebook_factory import write_pipeline
-
     write_pipeline(tmp_path / "pipelines", "daily", {"frequency": "1 day"}, "x = 1")
     schedule = maestro_nb.build_schedule(tmp_path / "pipelines", quiet=True)
     check = "2026-01-01T00:00:00Z"
