@@ -11,7 +11,6 @@ import pytest
 from notebook_factory import write_pipeline
 
 import maestro_nb
-
 from maestro_nb._catchup import find_missed_runs, parse_window
 from maestro_nb._frequency import parse_orch_frequency
 from maestro_nb._history import HistoryEntry, RunHistory, get_history
