@@ -138,10 +138,21 @@ def _read_pipeline(path: Path) -> PipelineSpec:
 
 
 _SAFE_NAME = re.compile(r"\w[\w.-]*")
+_LONGEST_NAME = 100
 
 
 def _name_problems(path: Path) -> list[TagError]:
     """A name is used in paths and in DAG tags: no spaces, quotes or slashes."""
+    if len(path.stem) > _LONGEST_NAME:
+        return [
+            TagError(
+                f"the pipeline name (the file stem) is {len(path.stem)} characters "
+                f"long; keep it to {_LONGEST_NAME} so run folders and pages stay "
+                "usable, and rename the file",
+                path=path,
+            )
+        ]
+
     if _SAFE_NAME.fullmatch(path.stem):
         return []
 
@@ -157,6 +168,15 @@ def _name_problems(path: Path) -> list[TagError]:
 
 def _kernel_problems(path: Path, kernel_name: str | None) -> list[TagError]:
     """Refuse a notebook papermill could not start a kernel for."""
+    if kernel_name is None and _looks_truncated(path):
+        return [
+            TagError(
+                "the file is cut short (it does not end with the closing '}' of a "
+                "notebook); restore it from version control or re-save it",
+                path=path,
+            )
+        ]
+
     if kernel_name is None:
         return [
             TagError(
@@ -179,6 +199,13 @@ def _kernel_problems(path: Path, kernel_name: str | None) -> list[TagError]:
             path=path,
         )
     ]
+
+
+def _looks_truncated(path: Path) -> bool:
+    """Whether a notebook file does not end as a JSON object does."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 64))
+        return not handle.read().rstrip().endswith(b"}")
 
 
 @cache

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._exceptions import ConditionError
 
-__all__ = ["evaluate_run_if"]
+__all__ = ["check_run_if", "evaluate_run_if"]
 
 _SAFE_BUILTINS: dict[str, Any] = {
     func.__name__: func
@@ -84,6 +84,16 @@ def evaluate_run_if(
         )
 
     return bool(result)
+
+
+def check_run_if(expression: str) -> None:
+    """Refuse, at build time, a condition that could never be evaluated.
+
+    Raises:
+        ConditionError: the expression does not parse or uses what a runIf
+            may not (unknown names, underscores, lambdas, imports).
+    """
+    _checked_tree(expression)
 
 
 def _checked_tree(expression: str) -> ast.Expression:

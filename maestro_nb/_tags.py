@@ -8,7 +8,6 @@ sense, a JSON form (``[1, 4, 7]``).
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ._conditions import check_run_if
 from ._cycles import (
     WEEKDAYS,
     StartTime,
@@ -24,7 +24,7 @@ from ._cycles import (
     check_start_fits,
     parse_start_time as _parse_start_time,
 )
-from ._exceptions import FrequencyError, TagError
+from ._exceptions import ConditionError, FrequencyError, TagError
 from ._frequency import Frequency, parse_frequency
 from ._localtime import zone
 from ._timing import Filters, Timing
@@ -443,9 +443,9 @@ def _run_if(value: object) -> str:
         raise TypeError("expected a Python expression as a string")
 
     try:
-        ast.parse(value.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ValueError(f"not a valid Python expression: {error.msg}") from None
+        check_run_if(value.strip())
+    except ConditionError as error:
+        raise ValueError(error.reason) from None
 
     return value.strip()
 

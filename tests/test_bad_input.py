@@ -69,6 +69,13 @@ def _named(name: str) -> Callable[[Path], Path]:
     return write
 
 
+def _cut_short(folder: Path) -> Path:
+    path = write_pipeline(folder, "bad", {"frequency": "1 day"}, cells=["x = 1"] * 20)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) * 2 // 3], encoding="utf-8")
+    return path
+
+
 def _duplicate(folder: Path) -> Path:
     return write_pipeline(folder / "team_b", "good_daily", {"frequency": "1 hour"})
 
@@ -138,6 +145,8 @@ CASES = [
     ),
     pytest.param(_named("bad name"), "may hold only", id="name-with-space"),
     pytest.param(_named("-bad"), "must start with", id="name-leading-dash"),
+    pytest.param(_named("n" * 101), "keep it to 100", id="name-too-long"),
+    pytest.param(_cut_short, "cut short", id="truncated-after-first-cell"),
 ]
 
 

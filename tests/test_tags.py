@@ -92,8 +92,13 @@ def test_every_problem_is_reported_at_once() -> None:
         pytest.param("1 day", "must be a JSON object", id="maestro-not-object"),
         pytest.param(
             {"runIf": "maestro_input >"},
-            "not a valid Python expression",
+            "not a Python expression",
             id="run-if-syntax",
+        ),
+        pytest.param(
+            {"runIf": "__import__('os').getcwd()"},
+            "unknown name '__import__'",
+            id="run-if-refused-at-build",
         ),
         pytest.param({"logLevel": "LOUD"}, "ERROR, WARN, INFO, DEBUG", id="log-level"),
         pytest.param({"hours": [True]}, "not an integer", id="hours-bool"),
