@@ -78,6 +78,9 @@ class RemoteRunner:
         return record
 
 
+# TODO: a Dask worker starts each run's kernel only when the run arrives,
+# so remote runs pay the full kernel start-up that local runs hide behind
+# kernels started ahead; a per-worker pool would remove that.
 def run_remotely(arguments: dict[str, Any]) -> RunRecord:
     """Run one pipeline where this is called (a Dask worker); the remote entry.
 

@@ -131,6 +131,9 @@ class Watchdog:
     Use it as a context manager around the run; the kernel manager calls
     :meth:`attach` once the kernel process exists.
 
+    The clock starts with the run, so a run's timeout includes its kernel's
+    start-up (a fraction of a second when the kernel was started ahead).
+
     Attributes:
         timeout: seconds the whole notebook may take (None: no limit).
         fired: the timeout was reached.

@@ -210,6 +210,9 @@ def invoke(
         PipelineNotFoundError: no pipeline of that name built.
         ValueError: ``workers`` is below 1.
     """
+    # TODO: invoke() takes no executor= or timeout defaults yet, so an
+    # invoked pipeline always runs on this machine with only its own tags'
+    # timeout and retries; run_schedule(run_all=True) has both.
     spec = schedule.pipeline(pipe_name)
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, not {workers!r}")
