@@ -20,8 +20,10 @@ pytestmark = pytest.mark.usefixtures("python3_kernel", "no_orphan_kernels")
 
 CHECK = "2024-01-03T00:00:00Z"
 ORCHESTRATOR = """
-import json, sys
+import faulthandler, json, sys
 import maestro_nb
+# Should this orchestrator ever hang, its threads' stacks land in stderr.
+faulthandler.dump_traceback_later(60, exit=True)
 project, check = sys.argv[1], sys.argv[2]
 schedule = maestro_nb.build_schedule(project + "/pipelines", quiet=True)
 maestro_nb.run_schedule(schedule, check_datetime=check, workers=3, quiet=True,
@@ -72,7 +74,7 @@ def test_a_stopped_orchestrator_kills_its_kernels_and_keeps_what_finished(
 
     wait_for(quick_done_and_slow_running, 60)
     orchestrator.send_signal(signum)
-    _, stderr = orchestrator.communicate(timeout=30)
+    _, stderr = orchestrator.communicate(timeout=90)
 
     assert orchestrator.returncode in exit_codes, stderr
     written = json.loads((tmp_path / "runs" / "last_status.json").read_text())
