@@ -21,6 +21,7 @@ own, so the manager's sockets always stay on the loop that made them.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import subprocess
@@ -37,6 +38,7 @@ from typing import Any, TypeVar
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.client import KernelClient
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from traitlets import DottedObjectName, Type
 
 from ._faults import KERNELS
@@ -57,6 +59,8 @@ KERNEL_ARGUMENTS = (
 KERNEL_ENV = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 # How long a finished kernel may take to exit on request before it is killed.
 SHUTDOWN_WAIT = 2.0
+# nbclient's own default wait for a new kernel to answer, in seconds.
+_READY_TIMEOUT = 60.0
 LOG_FOLDER = ".kernels"
 DEFAULT_KERNEL = "python3"
 
@@ -90,7 +94,8 @@ class RunKernelClient(AsyncKernelClient):
         """Wait for the kernel, then set the run's variables in it silently.
 
         Raises:
-            RuntimeError: the kernel died or refused the variables.
+            DeadKernelError: the kernel died before it took the variables.
+            RuntimeError: the kernel refused the variables.
         """
         await KernelClient._async_wait_for_ready(self, timeout)
         env = getattr(self.parent, "run_env", None)
@@ -98,11 +103,42 @@ class RunKernelClient(AsyncKernelClient):
             return
 
         code = f"__import__('os').environ.update({env!r})"
-        reply = await self.execute(
-            code, silent=True, store_history=False, reply=True, timeout=timeout
-        )
+        reply = await self._reply_while_alive(code, timeout or _READY_TIMEOUT)
         if reply["content"].get("status") != "ok":
             raise RuntimeError("the kernel could not take the run's variables")
+
+    async def _reply_while_alive(self, code: str, timeout: float) -> dict[str, Any]:
+        """Run ``code`` silently, asking again until it answers or the kernel dies.
+
+        A kernel killed while it sets up (the orchestrator was stopped, say)
+        never replies; waiting out the whole start-up timeout would hold the
+        run, so the wait is cut into short slices with a liveness check in
+        between. Setting the variables twice does no harm.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                reply: dict[str, Any] = await self.execute(
+                    code, silent=True, store_history=False, reply=True, timeout=1.0
+                )
+                return reply
+            except TimeoutError:
+                if not await self._is_alive() or KERNELS.stopping.is_set():
+                    raise DeadKernelError(
+                        "the kernel died while it was set up"
+                    ) from None
+
+                if loop.time() > deadline:
+                    raise
+
+    async def _is_alive(self) -> bool:
+        parent = self.parent
+        if parent is None:
+            return True
+
+        alive = parent.is_alive()
+        return bool(await alive if inspect.isawaitable(alive) else alive)
 
 
 class RunKernelManager(AsyncKernelManager):
