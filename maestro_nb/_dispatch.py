@@ -269,13 +269,19 @@ class Dispatcher:
         record = self._record(job, state)
         record.note = note
         self.on_record(record)
+        self._not_run_below(job, record, state, f"upstream {record.label} did not run")
+
+    def _not_run_below(
+        self, job: Job, record: RunRecord, state: RunState, note: str
+    ) -> None:
+        """Record every descendant of a run that did not happen (collects wait)."""
         for child in self.edges.children[job.spec.name]:
             spec = self.pipelines[child]
             if not spec.collect:
                 below = Job(
                     spec, job.scheduled_time, parents=(record,), order=job.order
                 )
-                self._not_run(below, state, f"upstream {record.label} did not run")
+                self._not_run(below, state, note)
 
     def _refuse(self, job: Job, error: Exception) -> None:
         """Record a run refused by its ``runIf`` or ``map``, as a failure."""
@@ -286,13 +292,9 @@ class Dispatcher:
         record = self._record(job, RunState.FAILED)
         record.error = failure
         self.on_record(record)
-        for child in self.edges.children[job.spec.name]:
-            spec = self.pipelines[child]
-            if not spec.collect:
-                below = Job(
-                    spec, job.scheduled_time, parents=(record,), order=job.order
-                )
-                self._not_run(below, RunState.UPSTREAM_FAILED, f"{record.label} failed")
+        self._not_run_below(
+            job, record, RunState.UPSTREAM_FAILED, f"{record.label} failed"
+        )
 
     def _record(self, job: Job, state: RunState) -> RunRecord:
         record = RunRecord(
