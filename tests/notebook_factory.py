@@ -40,3 +40,27 @@ def reference_tags(tags: dict[str, str]) -> dict[str, str]:
         key[len("maestro")].lower() + key[len("maestro") + 1 :]: value
         for key, value in tags.items()
     }
+
+
+# A parameters cell that takes an upstream value, and a cell handing one back.
+TAKES = "maestro_input = None"
+OUT = "import maestro_nb\nmaestro_nb.output({})"
+
+
+def write_map_collect_dag(folder: Path) -> None:
+    """numbers -> divide (one run per element, 12 // 0 fails) -> total (collect)."""
+    write_pipeline(folder, "numbers", {}, "", [OUT.format("[4, 0, 2]")])
+    write_pipeline(
+        folder,
+        "divide",
+        {"inputs": "numbers", "map": ""},
+        TAKES,
+        [OUT.format("12 // maestro_input")],
+    )
+    write_pipeline(
+        folder,
+        "total",
+        {"inputs": "collect(divide)"},
+        TAKES,
+        [OUT.format("maestro_input")],
+    )

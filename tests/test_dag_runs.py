@@ -6,15 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from notebook_factory import write_pipeline
+from notebook_factory import OUT, TAKES, write_map_collect_dag, write_pipeline
 
 import maestro_nb
 from maestro_nb import Schedule
 
 pytestmark = pytest.mark.usefixtures("python3_kernel")
-
-TAKES = "maestro_input = None"
-OUT = "import maestro_nb\nmaestro_nb.output({})"
 
 
 def build(folder: Path) -> Schedule:
@@ -119,15 +116,7 @@ def test_diamond_runs_once_per_lineage_and_collect_once(tmp_path: Path) -> None:
 
 
 def test_map_over_a_list_with_a_failing_iteration_then_collect(tmp_path: Path) -> None:
-    write_pipeline(tmp_path, "numbers", {}, "", [OUT.format("[4, 0, 2]")])
-    write_pipeline(
-        tmp_path, "divide", {"inputs": "numbers", "map": ""}, TAKES,
-        [OUT.format("12 // maestro_input")],
-    )  # fmt: skip
-    write_pipeline(
-        tmp_path, "total", {"inputs": "collect(divide)"}, TAKES,
-        [OUT.format("maestro_input")],
-    )  # fmt: skip
+    write_map_collect_dag(tmp_path)
 
     schedule = run(tmp_path)
 

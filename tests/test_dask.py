@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from notebook_factory import write_pipeline
+from notebook_factory import OUT, TAKES, write_map_collect_dag, write_pipeline
 
 import maestro_nb
 
@@ -23,8 +23,6 @@ pytestmark = pytest.mark.usefixtures("python3_kernel")
 
 REPO = Path(__file__).resolve().parents[1]
 WEATHER_TYPES = ["drizzle", "fog", "rain", "snow", "sun"]
-OUT = "import maestro_nb\nmaestro_nb.output({})"
-TAKES = "maestro_input = None"
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +78,7 @@ def test_sample_project_end_to_end_on_dask(cluster: object, tmp_path: Path) -> N
 def test_dag_on_a_client_runs_downstream_after_upstream(
     client: object, tmp_path: Path
 ) -> None:
-    write_pipeline(tmp_path, "numbers", {}, "", [OUT.format("[4, 0, 2]")])
-    write_pipeline(
-        tmp_path, "divide", {"inputs": "numbers", "map": ""}, TAKES,
-        [OUT.format("12 // maestro_input")],
-    )  # fmt: skip
-    write_pipeline(
-        tmp_path, "total", {"inputs": "collect(divide)"}, TAKES,
-        [OUT.format("maestro_input")],
-    )  # fmt: skip
+    write_map_collect_dag(tmp_path)
     schedule = maestro_nb.build_schedule(tmp_path, quiet=True)
 
     maestro_nb.run_schedule(
